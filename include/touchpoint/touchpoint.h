@@ -1,0 +1,14 @@
+/* touchpoint.h: the whole public API of libtouchpoint. */
+#ifndef TOUCHPOINT_H
+#define TOUCHPOINT_H
+
+#include "touchpoint/core.h"
+#include "touchpoint/table.h"
+#include "touchpoint/parquet.h"
+#include "touchpoint/csv.h"
+#include "touchpoint/io.h"
+#include "touchpoint/journeys.h"
+
+TP_API const char *tp_version(void);
+
+#endif
