@@ -338,6 +338,18 @@ static void test_options(void) {
         CHECK(r->campaigns[10].effect > 0);
     }
     tp_sim_result_free(r);
+    // a world without rows still hands the sink one empty frame with the schema
+    uint8_t all[12];
+    memset(all, 1, sizeof all);
+    o.disabled = all;
+    o.truth = false;
+    tp_frame *f = sim(&o, &r);
+    CHECK(f && tp_frame_n_rows(f) == 0 && tp_frame_n_cols(f) == 4);
+    CHECK(r && r->impressions == 0 && r->observed_conversions == 0 && r->conversions > 0);
+    tp_frame_free(f);
+    tp_sim_result_free(r);
+    o.disabled = NULL;
+    o.truth = true;
     // trap strength 0: retargeting is untargeted and unanchored, the banner ordinary
     o.trap_strength = 0;
     o.users = 5000;

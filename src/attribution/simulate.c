@@ -47,7 +47,7 @@ static const tmpl templates[10] = {
 /* User-level constants (docs/simulate.md §1). */
 #define A0 -4.4      /* baseline log-odds of converting at a visit, at z = 0 */
 #define SA 0.8       /* its spread */
-#define RT_Q0 0.35   /* retargeting: chance a visit is preceded by retargeting, at z = 0 */
+#define RT_Q0 0.25   /* retargeting: chance a visit is preceded by retargeting, at z = 0 */
 #define RT_EXTRA 0.8 /* retargeting: 1 + Poisson(0.8) impressions per such visit */
 
 static const char *const age_bands[5] = {"18-24", "25-34", "35-44", "45-54", "55+"};
@@ -188,7 +188,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
         u->vcap = cap;
     }
     for (size_t v = 0; v < u->nv; v++) u->vt[v] = (int64_t)(tp_rng_uniform(&r) * m->T);
-    qsort(u->vt, u->nv, sizeof(int64_t), cmp_i64);
+    if (u->nv > 1) qsort(u->vt, u->nv, sizeof(int64_t), cmp_i64);
     for (size_t v = 0; v < u->nv; v++) u->vu[v] = tp_rng_uniform(&r);
 
     // impressions: one stream per campaign
@@ -233,7 +233,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
             if (push_imp(u, t, c, cost) != TP_OK) return TP_ERR_NOMEM;
         }
     }
-    qsort(u->im, u->ni, sizeof(imp), cmp_imp);
+    if (u->ni > 1) qsort(u->im, u->ni, sizeof(imp), cmp_imp);
     return TP_OK;
 }
 
