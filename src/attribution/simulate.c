@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,6 +489,61 @@ static tp_status make_dict(const char *const *names, int n, char (*cnames)[32], 
     return TP_OK;
 }
 
+/* The sink runs on its own thread, so writing batch b overlaps simulating batch b + 1. Each
+ * batch's frame has its own dictionaries: nothing is shared between the two threads. */
+typedef struct consumer {
+    pthread_t th;
+    bool running;
+    tp_sim_batch_fn fn;
+    void *ud;
+    tp_frame *f;
+    tp_status rc;
+    char err[1024]; /* tp_last_error() is per thread: carried back to the caller's */
+} consumer;
+
+static void *consume(void *arg) {
+    consumer *c = arg;
+    c->rc = c->fn(c->ud, c->f);
+    if (c->rc != TP_OK) snprintf(c->err, sizeof c->err, "%s", tp_last_error());
+    return NULL;
+}
+
+static tp_status consumer_wait(consumer *c) {
+    if (!c->running) return TP_OK;
+    pthread_join(c->th, NULL);
+    c->running = false;
+    tp_frame_free(c->f);
+    c->f = NULL;
+    return c->rc == TP_OK ? TP_OK : tp_fail(c->rc, "%s", c->err);
+}
+
+/* Hand f (owned) to the sink once the previous batch is done. */
+static tp_status consumer_submit(consumer *c, tp_frame *f) {
+    tp_status rc = consumer_wait(c);
+    if (rc != TP_OK) {
+        tp_frame_free(f);
+        return rc;
+    }
+    c->f = f;
+    c->rc = TP_OK;
+    if (pthread_create(&c->th, NULL, consume, c) != 0) { /* no thread: write inline */
+        consume(c);
+        tp_frame_free(c->f);
+        c->f = NULL;
+        return c->rc == TP_OK ? TP_OK : tp_fail(c->rc, "%s", c->err);
+    }
+    c->running = true;
+    return TP_OK;
+}
+
+static tp_status make_dicts(int K, char (*names)[32], tp_strdict **dcamp, tp_strdict **dage,
+                            tp_strdict **dregion) {
+    tp_status rc = make_dict(NULL, K, names, dcamp);
+    if (rc == TP_OK) rc = make_dict(age_bands, 5, NULL, dage);
+    if (rc == TP_OK) rc = make_dict(regions, 4, NULL, dregion);
+    return rc;
+}
+
 void tp_sim_result_free(tp_sim_result *r) {
     if (!r) return;
     tp_free(r->campaigns);
@@ -522,6 +578,7 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
     int nthreads = o->threads > 0 ? o->threads : tp_threads_default();
     if (nthreads < 1) nthreads = 1;
     tp_progress *prog = NULL;
+    consumer sink = {.fn = fn, .ud = ud};
 
     m.K = K;
     m.days = o->days;
@@ -574,9 +631,6 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
             goto done;
         }
     }
-    if ((rc = make_dict(NULL, K, names, &dcamp)) != TP_OK) goto done;
-    if ((rc = make_dict(age_bands, 5, NULL, &dage)) != TP_OK) goto done;
-    if ((rc = make_dict(regions, 4, NULL, &dregion)) != TP_OK) goto done;
 
     size_t batch_rows = o->batch_rows ? o->batch_rows : 1000000;
     int64_t block = (int64_t)((double)batch_rows / (rows_per_user > 1.0 ? rows_per_user : 1.0));
@@ -593,7 +647,12 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
         rc = tp_parallel_for((size_t)nb, nthreads, work, &j);
         if (rc != TP_OK) goto done;
         tp_frame *f = NULL;
-        rc = build_frame(&m, bufs, nthreads, cid_base, dcamp, dage, dregion, &f);
+        rc = make_dicts(K, names, &dcamp, &dage, &dregion);
+        if (rc == TP_OK) rc = build_frame(&m, bufs, nthreads, cid_base, dcamp, dage, dregion, &f);
+        tp_strdict_unref(dcamp);
+        tp_strdict_unref(dage);
+        tp_strdict_unref(dregion);
+        dcamp = dage = dregion = NULL;
         if (rc != TP_OK) goto done;
         for (int t = 0; t < nthreads; t++) {
             cid_base += bufs[t].n_cid;
@@ -602,12 +661,15 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
         /* Empty batches are skipped, except that a run without any row still hands over one
          * (empty) frame so the sink learns the schema. */
         if (fn && (tp_frame_n_rows(f) > 0 || (b0 + nb == o->users && res->impressions == 0)))
-            rc = fn(ud, f);
-        tp_frame_free(f);
+            rc = consumer_submit(&sink, f);
+        else
+            tp_frame_free(f);
         if (rc != TP_OK) goto done;
         tp_progress_add(prog, (uint64_t)nb);
     }
 
+    rc = consumer_wait(&sink);
+    if (rc != TP_OK) goto done;
     res->users = o->users;
     res->seed = o->seed;
     res->n_campaigns = K;
@@ -636,6 +698,10 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
         res = NULL;
     }
 done:
+    if (sink.running) {
+        tp_status rc2 = consumer_wait(&sink);
+        if (rc == TP_OK) rc = rc2;
+    }
     tp_progress_end(prog);
     if (bufs)
         for (int t = 0; t < nthreads; t++) tbuf_free(&bufs[t]);
