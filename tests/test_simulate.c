@@ -343,6 +343,7 @@ static void test_options(void) {
     memset(all, 1, sizeof all);
     o.disabled = all;
     o.truth = false;
+    o.users = 2000; /* ~0.036 conversions per user in 5 days */
     tp_frame *f = sim(&o, &r);
     CHECK(f && tp_frame_n_rows(f) == 0 && tp_frame_n_cols(f) == 4);
     CHECK(r && r->impressions == 0 && r->observed_conversions == 0 && r->conversions > 0);
