@@ -5,10 +5,13 @@
 #include "touchpoint/simulate.h"
 
 #include <jansson.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define DAY 86400.0
 #define MEMORY_DAYS 28.0      /* impressions older than this before a visit have no effect */
@@ -761,25 +764,65 @@ done:
     return rc;
 }
 
-/* Where batches go: a Parquet writer or a CSV/TSV stream into an atomic temp file. */
+/* Where batches go: a Parquet writer, or CSV/TSV rows into an atomic temp file (through a
+ * gzip stream when the path ends in .gz: each batch is formatted into memory, then deflated). */
 typedef struct sink {
     const char *path;
     tp_pq_writer *pq;
     tp_atomic_file af;
-    bool csv_open, header_done;
+    bool csv_open, header_done, gz;
     char delim;
+    z_stream z;
+    bool z_open;
+    char *mem;       /* the batch as text, for gzip */
+    size_t mem_len;
+    unsigned char zout[1 << 16];
 } sink;
+
+/* Deflate n bytes (flush = Z_FINISH at the end) into the temp file. */
+static tp_status gz_put(sink *k, const void *p, size_t n, int flush) {
+    k->z.next_in = (unsigned char *)(uintptr_t)p;
+    k->z.avail_in = (uInt)n;
+    do {
+        k->z.next_out = k->zout;
+        k->z.avail_out = sizeof k->zout;
+        int zr = deflate(&k->z, flush);
+        if (zr == Z_STREAM_ERROR) return tp_fail(TP_ERR_INTERNAL, "gzip failed writing '%s'", k->path);
+        size_t have = sizeof k->zout - k->z.avail_out;
+        if (have && fwrite(k->zout, 1, have, k->af.fp) != have)
+            return tp_fail(TP_ERR_IO, "cannot write '%s': %s", k->path, strerror(errno));
+    } while (k->z.avail_out == 0 || (flush == Z_FINISH && k->z.avail_in > 0));
+    return TP_OK;
+}
 
 static tp_status sink_write(void *ud, const tp_frame *f) {
     sink *k = ud;
+    tp_status rc;
     if (k->pq) {
-        tp_status rc = tp_pq_writer_write(k->pq, f);
+        rc = tp_pq_writer_write(k->pq, f);
         return rc == TP_OK ? rc : tp_fail_context(rc, "writing '%s'", k->path);
     }
-    tp_status rc = tp_csv_write_rows(f, 0, tp_frame_n_rows(f), k->delim, !k->header_done,
-                                     k->af.fp);
-    k->header_done = true;
-    return rc == TP_OK ? rc : tp_fail_context(rc, "writing '%s'", k->path);
+    size_t n = tp_frame_n_rows(f);
+    if (!k->gz) {
+        rc = tp_csv_write_rows(f, 0, n, k->delim, !k->header_done, k->af.fp);
+        k->header_done = true;
+        return rc == TP_OK ? rc : tp_fail_context(rc, "writing '%s'", k->path);
+    }
+    /* gzip: in slices of 64k rows so the text buffer stays small */
+    for (size_t lo = 0; lo < n || !k->header_done; lo += 65536) {
+        size_t hi = n - lo < 65536 ? n : lo + 65536;
+        FILE *mf = open_memstream(&k->mem, &k->mem_len);
+        if (!mf) return tp_fail(TP_ERR_NOMEM, "out of memory writing '%s'", k->path);
+        rc = tp_csv_write_rows(f, lo, hi, k->delim, !k->header_done, mf);
+        k->header_done = true;
+        if (fclose(mf) != 0 && rc == TP_OK) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        if (rc == TP_OK) rc = gz_put(k, k->mem, k->mem_len, Z_NO_FLUSH);
+        free(k->mem);
+        k->mem = NULL;
+        if (rc != TP_OK) return tp_fail_context(rc, "writing '%s'", k->path);
+        if (hi >= n) break;
+    }
+    return TP_OK;
 }
 
 tp_status tp_simulate_impressions(const tp_sim_opts *opts, const char *out_path,
@@ -792,12 +835,12 @@ tp_status tp_simulate_impressions(const tp_sim_opts *opts, const char *out_path,
     tp_sim_result *res = NULL;
     if (out_path) {
         size_t len = strlen(out_path);
-        if (len > 3 && strcmp(out_path + len - 3, ".gz") == 0)
-            return tp_fail(TP_ERR_UNSUPPORTED,
-                           "simulate: '%s': compressed CSV output is not streamed; write .csv "
-                           "or .parquet (which is compressed)", out_path);
+        k.gz = len > 3 && strcmp(out_path + len - 3, ".gz") == 0;
         switch (tp_format_of_path(out_path)) {
         case TP_FORMAT_PARQUET: {
+            if (k.gz)
+                return tp_fail(TP_ERR_ARG, "simulate: '%s': Parquet is compressed inside, "
+                               "drop the .gz", out_path);
             tp_pq_write_opts po;
             tp_pq_write_opts_default(&po);
             rc = tp_pq_writer_open(out_path, &po, &k.pq);
@@ -808,6 +851,11 @@ tp_status tp_simulate_impressions(const tp_sim_opts *opts, const char *out_path,
             k.delim = tp_format_of_path(out_path) == TP_FORMAT_TSV ? '\t' : ',';
             rc = tp_atomic_open(out_path, &k.af);
             k.csv_open = rc == TP_OK;
+            if (rc == TP_OK && k.gz) {
+                if (deflateInit2(&k.z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+                    rc = tp_fail(TP_ERR_NOMEM, "simulate: cannot start gzip for '%s'", out_path);
+                k.z_open = rc == TP_OK;
+            }
             break;
         default:
             return tp_fail(TP_ERR_ARG, "simulate: '%s': output must end in .parquet, .csv or .tsv",
@@ -817,17 +865,22 @@ tp_status tp_simulate_impressions(const tp_sim_opts *opts, const char *out_path,
     }
     rc = tp_simulate(&o, out_path ? sink_write : NULL, &k, &res);
     if (rc != TP_OK) goto done;
+    /* The truth first, then the log: a failure leaves neither behind. */
+    if (truth_path && (rc = tp_sim_truth_write(res, truth_path)) != TP_OK) goto done;
     if (k.pq) {
         rc = tp_pq_writer_close(k.pq);
         k.pq = NULL;
-        if (rc != TP_OK) goto done;
+    } else if (k.csv_open) {
+        if (k.gz) rc = gz_put(&k, NULL, 0, Z_FINISH);
+        if (rc == TP_OK) {
+            k.csv_open = false;
+            rc = tp_atomic_commit(&k.af);
+        }
     }
-    if (k.csv_open) {
-        k.csv_open = false;
-        rc = tp_atomic_commit(&k.af);
-        if (rc != TP_OK) goto done;
+    if (rc != TP_OK) {
+        if (truth_path) unlink(truth_path);
+        goto done;
     }
-    if (truth_path) rc = tp_sim_truth_write(res, truth_path);
     if (rc == TP_OK && out) {
         *out = res;
         res = NULL;
@@ -835,6 +888,7 @@ tp_status tp_simulate_impressions(const tp_sim_opts *opts, const char *out_path,
 done:
     if (k.pq) tp_pq_writer_abort(k.pq);
     if (k.csv_open) tp_atomic_abort(&k.af);
+    if (k.z_open) deflateEnd(&k.z);
     tp_sim_result_free(res);
     return rc;
 }
