@@ -148,6 +148,33 @@ static int cmp_imp(const void *a, const void *b) {
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* A user has tens of visits and impressions: insertion sort beats qsort's merge sort (which
+ * allocates); long lists go to qsort. Both give the one order the comparators define. */
+static void sort_i64(int64_t *a, size_t n) {
+    if (n > 48) {
+        qsort(a, n, sizeof *a, cmp_i64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        int64_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--) a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+static void sort_imp(imp *a, size_t n) {
+    if (n > 48) {
+        qsort(a, n, sizeof *a, cmp_imp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        imp x = a[i];
+        size_t j = i;
+        for (; j > 0 && cmp_imp(&a[j - 1], &x) > 0; j--) a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
 /* Standard-normal quantile bands: index of x among thresholds th[0..n-2]. */
 static int32_t band(double x, const double *th, int n) {
     int32_t i = 0;
@@ -192,7 +219,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
         u->vcap = cap;
     }
     for (size_t v = 0; v < u->nv; v++) u->vt[v] = (int64_t)(tp_rng_uniform(&r) * m->T);
-    if (u->nv > 1) qsort(u->vt, u->nv, sizeof(int64_t), cmp_i64);
+    sort_i64(u->vt, u->nv);
     for (size_t v = 0; v < u->nv; v++) u->vu[v] = tp_rng_uniform(&r);
 
     // impressions: one stream per campaign
@@ -237,7 +264,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
             if (push_imp(u, t, c, cost) != TP_OK) return TP_ERR_NOMEM;
         }
     }
-    if (u->ni > 1) qsort(u->im, u->ni, sizeof(imp), cmp_imp);
+    sort_imp(u->im, u->ni);
     return TP_OK;
 }
 
@@ -383,7 +410,10 @@ static tp_status work(void *ctx, size_t lo, size_t hi, int tid) {
         memset(b->seen, 0, (size_t)m->K * sizeof(int64_t));
         for (size_t i = 0; i < u->ni; i++) b->seen[u->im[i].c]++;
         for (int c = 0; c < m->K; c++) b->imps[c] += b->seen[c];
-        if (m->truth) {
+        /* Removing campaigns never raises a visit's lift before the worlds' first difference
+         * (every term of L_v is >= 0 and only loses impressions), so a user who never converts
+         * with every campaign never converts without some: no re-simulation needed. */
+        if (m->truth && conv > 0) {
             int64_t n;
             for (int c = 0; c < m->K; c++) {
                 if (!b->seen[c] || m->c[c].beta == 0.0) continue; /* identical world */
