@@ -359,7 +359,50 @@ static void test_options(void) {
     tp_sim_result_free(r);
 }
 
+/* Files: the Parquet output reads back as the in-memory rows, the truth JSON is there, and a
+ * failing run leaves nothing behind. */
+static void test_files(void) {
+    tp_sim_opts o;
+    base_opts(&o, 4000);
+    o.conversion_id = o.cost = o.user_features = true;
+    o.batch_rows = 20000; /* several batches */
+    tp_sim_result *r = NULL;
+    tp_frame *mem = sim(&o, &r);
+    const char *pq = tp_test_path("sim.parquet"), *tj = tp_test_path("sim_truth.json");
+    tp_sim_result *rf = NULL;
+    CHECK_OK(tp_simulate_impressions(&o, pq, tj, &rf));
+    tp_frame *back = NULL;
+    CHECK_OK(tp_pq_read_file(pq, NULL, 0, &back));
+    CHECK(mem && back && same_frames(mem, back));
+    CHECK(r && rf && rf->impressions == r->impressions && rf->conversions == r->conversions);
+    CHECK(rf && rf->baseline_conversions >= 0); /* a truth path turns the truth on */
+    FILE *fp = fopen(tj, "r");
+    CHECK(fp != NULL);
+    if (fp) {
+        char buf[256] = {0};
+        CHECK(fread(buf, 1, sizeof buf - 1, fp) > 0);
+        CHECK(strstr(buf, "\"baseline_conversions\"") != NULL);
+        fclose(fp);
+    }
+    // CSV: same number of rows
+    const char *csv = tp_test_path("sim.csv");
+    CHECK_OK(tp_simulate_impressions(&o, csv, NULL, NULL));
+    tp_frame *cf = NULL;
+    CHECK_OK(tp_csv_read_file(csv, NULL, &cf));
+    CHECK(cf && mem && tp_frame_n_rows(cf) == tp_frame_n_rows(mem));
+    // a truth file that cannot be written: neither file is left
+    const char *pq2 = tp_test_path("sim2.parquet");
+    CHECK_STATUS(tp_simulate_impressions(&o, pq2, tp_test_path("nodir/t.json"), NULL), TP_ERR_IO);
+    CHECK(fopen(pq2, "r") == NULL);
+    tp_frame_free(cf);
+    tp_frame_free(back);
+    tp_frame_free(mem);
+    tp_sim_result_free(r);
+    tp_sim_result_free(rf);
+}
+
 void suite_simulate(void) {
+    test_files();
     test_options();
     test_determinism();
     test_schema_and_journeys();
