@@ -309,7 +309,23 @@ static void test_baseline_rate(void) {
     tp_sim_result_free(r);
 }
 
+static tp_status fail_second(void *ud, const tp_frame *f) {
+    int *calls = ud;
+    (void)f;
+    if (++*calls == 2) return tp_fail(TP_ERR_IO, "sink refused batch %d", *calls);
+    return TP_OK;
+}
+
 static void test_options(void) {
+    {   /* a failing sink stops the run; its message (from the sink thread) comes back */
+        tp_sim_opts o;
+        base_opts(&o, 3000);
+        o.batch_rows = 5000;
+        int calls = 0;
+        CHECK_STATUS(tp_simulate(&o, fail_second, &calls, NULL), TP_ERR_IO);
+        CHECK(calls == 2);
+        CHECK(strstr(tp_last_error(), "sink refused batch 2") != NULL);
+    }
     tp_sim_opts o;
     base_opts(&o, 100);
     o.campaigns = 4;
