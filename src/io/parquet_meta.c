@@ -10,17 +10,52 @@
 typedef tp_thrift_reader TR;
 typedef tp_thrift_struct TS;
 
-static char *dup_bytes(TR *tr, tp_arena *a, int type) {
+// ---- allocation: a bump allocator over a block list owned by the pq_file_meta ----
+
+struct pq_block {
+    struct pq_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+};
+typedef pq_file_meta arena_t;
+
+static void *arena_alloc(arena_t *a, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    struct pq_block *b = a->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = tp_malloc(sizeof *b + cap);
+        if (!b) return NULL;
+        b->next = a->blocks;
+        b->used = 0;
+        b->cap = cap;
+        a->blocks = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static char *arena_strndup(arena_t *a, const char *s, size_t n) {
+    char *d = arena_alloc(a, n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static char *dup_bytes(TR *tr, arena_t *a, int type) {
     const uint8_t *p;
     uint32_t n;
     if (!tp_thrift_binary(tr, type, &p, &n)) return NULL;
-    char *s = tp_arena_strndup(a, (const char *)p, n);
+    char *s = arena_strndup(a, (const char *)p, n);
     if (!s) tp_thrift_error(tr, "out of memory");
     return s;
 }
 
-static void *arena_array(TR *tr, tp_arena *a, uint32_t n, size_t elem) {
-    void *p = tp_arena_alloc(a, (size_t)(n ? n : 1) * elem);
+static void *arena_array(TR *tr, arena_t *a, uint32_t n, size_t elem) {
+    void *p = arena_alloc(a, (size_t)(n ? n : 1) * elem);
     if (!p) tp_thrift_error(tr, "out of memory");
     else memset(p, 0, (size_t)(n ? n : 1) * elem);
     return p;
@@ -106,7 +141,7 @@ static void parse_logical(TR *tr, pq_schema_elem *e) {
     tp_thrift_struct_end(tr);
 }
 
-static void parse_schema_elem(TR *tr, tp_arena *a, pq_schema_elem *e) {
+static void parse_schema_elem(TR *tr, arena_t *a, pq_schema_elem *e) {
     TS st;
     int16_t id;
     int t;
@@ -137,7 +172,7 @@ static void parse_schema_elem(TR *tr, tp_arena *a, pq_schema_elem *e) {
 
 // ---- ColumnChunk / ColumnMetaData / RowGroup ----
 
-static void parse_column_meta(TR *tr, tp_arena *a, pq_column_meta *c) {
+static void parse_column_meta(TR *tr, arena_t *a, pq_column_meta *c) {
     TS st;
     int16_t id;
     int t, et;
@@ -166,7 +201,7 @@ static void parse_column_meta(TR *tr, tp_arena *a, pq_column_meta *c) {
                 if (tp_thrift_binary(tr, et, &p, &len)) total += len + 1;
             }
             if (tr->bad) break;
-            c->path = tp_arena_alloc(a, total + 1);
+            c->path = arena_alloc(a, total + 1);
             if (!c->path) {
                 tp_thrift_error(tr, "out of memory");
                 break;
@@ -206,7 +241,7 @@ static void parse_column_meta(TR *tr, tp_arena *a, pq_column_meta *c) {
     tp_thrift_struct_end(tr);
 }
 
-static void parse_column_chunk(TR *tr, tp_arena *a, pq_column_meta *c) {
+static void parse_column_chunk(TR *tr, arena_t *a, pq_column_meta *c) {
     TS st;
     int16_t id;
     int t;
@@ -222,7 +257,7 @@ static void parse_column_chunk(TR *tr, tp_arena *a, pq_column_meta *c) {
     tp_thrift_struct_end(tr);
 }
 
-static void parse_row_group(TR *tr, tp_arena *a, pq_row_group *g) {
+static void parse_row_group(TR *tr, arena_t *a, pq_row_group *g) {
     TS st;
     int16_t id;
     int t, et;
@@ -257,9 +292,8 @@ static void parse_row_group(TR *tr, tp_arena *a, pq_row_group *g) {
 
 tp_status tp_pq_meta_parse(const uint8_t *buf, size_t n, pq_file_meta *m) {
     memset(m, 0, sizeof *m);
-    tp_status rc = tp_arena_new(n * 2 + 4096 < (1u << 20) ? n * 2 + 4096 : 0, &m->arena);
-    if (rc != TP_OK) return rc;
-    tp_arena *a = m->arena;
+    tp_status rc;
+    arena_t *a = m;
     TR tr;
     TS st;
     int16_t id;
@@ -337,7 +371,11 @@ tp_status tp_pq_meta_parse(const uint8_t *buf, size_t n, pq_file_meta *m) {
 
 void tp_pq_meta_free(pq_file_meta *m) {
     if (!m) return;
-    tp_arena_free(m->arena);
+    while (m->blocks) {
+        struct pq_block *next = m->blocks->next;
+        tp_free(m->blocks);
+        m->blocks = next;
+    }
     memset(m, 0, sizeof *m);
 }
 

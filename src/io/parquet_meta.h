@@ -1,6 +1,6 @@
 /* parquet_meta.h (internal): Parquet footer and page-header structures (parquet.thrift) and
  * their parsing from Thrift compact bytes. Strings and statistics point into the parsed buffer,
- * which must outlive the structures; arrays come from one arena freed by tp_pq_meta_free. */
+ * which must outlive the structures; arrays come from one block list freed by tp_pq_meta_free. */
 #ifndef TP_IO_PARQUET_META_H
 #define TP_IO_PARQUET_META_H
 
@@ -97,7 +97,7 @@ typedef struct pq_file_meta {
     uint32_t n_kv;
     char *created_by;
     bool encrypted;             /* encryption_algorithm present (plaintext-footer mode) */
-    tp_arena *arena;
+    struct pq_block *blocks;    /* allocations, freed together */
 } pq_file_meta;
 
 typedef struct pq_page_header {
