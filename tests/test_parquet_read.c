@@ -43,6 +43,11 @@ static const char *corpus(void) {
     return stat(dir, &st) == 0 ? dir : NULL;
 }
 
+static bool has_suffix(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
 // ---- a JSON-lines reader, just enough for DuckDB's output ----
 
 typedef enum { JV_NULL, JV_BOOL, JV_NUM, JV_STR } jv_kind;
@@ -298,6 +303,17 @@ static bool value_matches(const tp_column *c, size_t row, const jv *v, char *why
 }
 
 /* Compare a frame with a JSONL file. skip_bytes: ignore BYTES columns (geometry WKB). */
+/* Where DuckDB's value is wrong, the value the file's own notes give (row, column, JSON text). */
+typedef struct override {
+    const char *file;
+    size_t row;
+    const char *column, *value;
+} override;
+static const override overrides[] = {
+    // int96_from_spark.md: row 5 is 290000-12-31T01:00:00+02:00; DuckDB overflows it to a BC date
+    {"int96_from_spark.jsonl", 5, "a", "290000-12-30 23:00:00"},
+};
+
 static bool frame_matches_jsonl(const tp_frame *f, const char *jsonl, bool skip_bytes, char *why, size_t wn) {
     char *text = slurp(jsonl, NULL);
     if (!text) {
@@ -325,6 +341,13 @@ static bool frame_matches_jsonl(const tp_frame *f, const char *jsonl, bool skip_
         for (int k = 0; ok && k < n; k++) {
             const tp_column *c = tp_frame_find(f, vals[k].key);
             char w[300];
+            for (size_t o = 0; o < sizeof overrides / sizeof *overrides; o++)
+                if (has_suffix(jsonl, overrides[o].file) && row == overrides[o].row &&
+                    strcmp(vals[k].key, overrides[o].column) == 0) {
+                    free(vals[k].text);
+                    vals[k].text = strdup(overrides[o].value);
+                    vals[k].len = strlen(vals[k].text);
+                }
             if (!c) {
                 snprintf(why, wn, "no column '%s'", vals[k].key);
                 ok = false;
@@ -400,10 +423,6 @@ static int read_inventory(const char *dir, inv_row *rows, int cap) {
     return n;
 }
 
-static bool has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
 
 // ---- conformance ----
 

@@ -154,6 +154,11 @@ static void put_stats(FILE *fp, const pq_schema_elem *e, const pq_stats *s) {
     fputc('\n', fp);
 }
 
+static const char *codec_upper(int c) {
+    static const char *const names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
+    return c >= 0 && c < 8 ? names[c] : "?";
+}
+
 static const char *unit_name(int u) {
     return u == PQ_UNIT_MILLIS ? "millis" : u == PQ_UNIT_MICROS ? "micros" : u == PQ_UNIT_NANOS ? "nanos" : "?";
 }
@@ -233,7 +238,7 @@ tp_status tp_pq_inspect(const char *path, FILE *fp) {
                 continue;
             }
             fprintf(fp, " %s, codec %s, %lld values, %lld bytes compressed, %lld uncompressed\n", tp_pq_type_name(cm->type),
-                    cm->codec >= 0 && cm->codec <= TP_CODEC_LZ4_RAW ? tp_codec_name((tp_codec)cm->codec) : "?",
+                    codec_upper(cm->codec),
                     (long long)cm->num_values, (long long)cm->total_compressed, (long long)cm->total_uncompressed);
             fputs("      encodings:", fp);
             for (uint32_t e = 0; e < cm->n_encodings; e++) fprintf(fp, " %s", tp_pq_encoding_name(cm->encodings[e]));

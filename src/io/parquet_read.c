@@ -264,9 +264,8 @@ static tp_status open_common(tp_pq_reader *r) {
                                rg->columns[k].path ? rg->columns[k].path : "?");
         total += rg->num_rows;
     }
-    if (r->meta.n_row_groups && total != r->meta.num_rows)
-        return tp_fail(TP_ERR_FORMAT, "row groups hold %lld rows, the footer says %lld", (long long)total,
-                       (long long)r->meta.num_rows);
+    // some writers leave FileMetaData.num_rows at 0: the row groups (checked against their pages) rule
+    r->meta.num_rows = total;
     r->sel_all = true;
     return TP_OK;
 }
@@ -527,7 +526,7 @@ typedef struct ba_ctx {
     const uint8_t *last;
     uint32_t last_len;
     int32_t last_code;
-    size_t fixed;                /* FLBA: each value must have this length (0 = any) */
+    bool no_cache;               /* DELTA_BYTE_ARRAY rebuilds values in one buffer: no caching */
 } ba_ctx;
 
 static tp_status ba_sink(void *vctx, size_t i, const uint8_t *p, uint32_t len) {
@@ -542,7 +541,7 @@ static tp_status ba_sink(void *vctx, size_t i, const uint8_t *p, uint32_t len) {
     else {
         tp_status rc = tp_strdict_intern(x->c->dict, (const char *)p, len, &code);
         if (rc != TP_OK) return rc;
-        x->last = p;
+        x->last = x->no_cache ? NULL : p;
         x->last_len = len;
         x->last_code = code;
     }
@@ -656,6 +655,7 @@ static tp_status decode_values(chunk_state *s, int enc, const uint8_t *p, size_t
             // FLOAT16 via DELTA_BYTE_ARRAY: rebuild into byte slices, then convert
             return tp_fail(TP_ERR_UNSUPPORTED, "DELTA_BYTE_ARRAY on a FLOAT16 column is not supported");
         }
+        x.no_cache = true;
         return pq_delta_ba(p, len, n, r->i64, r->vals, ba_sink, &x);
     }
     case PQ_ENC_BYTE_STREAM_SPLIT: {
@@ -814,6 +814,7 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
                             tp_column *col, size_t *page_no) {
     tp_status rc;
     *page_no = 0;
+    if (num_rows == 0) return TP_OK; // nothing to decode (writers may leave offsets at 0)
     if (!cm->present) return tp_fail(TP_ERR_FORMAT, "column chunk has no metadata");
     if (cm->file_path) return tp_fail(TP_ERR_UNSUPPORTED, "column chunk lives in another file ('%s')", cm->file_path);
     if (cm->type != c->se->type)
