@@ -1,5 +1,5 @@
 /* parquet.h: our own Parquet reader and writer (flat schemas).
- * Reader: every physical type, PLAIN/dictionary/RLE/DELTA_*/BYTE_STREAM_SPLIT encodings,
+ * Reader: every physical type, PLAIN/dictionary/RLE/DELTA_* and BYTE_STREAM_SPLIT encodings,
  * UNCOMPRESSED/SNAPPY/GZIP/ZSTD/LZ4_RAW/LZ4(Hadoop)/BROTLI, data pages v1 and v2, page CRCs.
  * It reads one row group at a time so memory stays bounded.
  * Writer: dictionary strings, RLE definition levels, statistics, atomic temp+fsync+rename. */
@@ -56,6 +56,8 @@ typedef struct tp_pq_write_opts {
     size_t page_bytes;       /* target uncompressed data page size, default 1 MiB */
     size_t dict_max_bytes;   /* dictionary page size before falling back to PLAIN, default 1 MiB */
     bool statistics;         /* min/max/null_count, default true */
+    int page_version;        /* data page header version: 1 (default) or 2 */
+    const char *const *metadata; /* key_value_metadata: NULL, or key, value, key, value, ..., NULL */
 } tp_pq_write_opts;
 TP_API void tp_pq_write_opts_default(tp_pq_write_opts *o);
 
