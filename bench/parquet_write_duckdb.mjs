@@ -31,6 +31,10 @@ for (const line of ours.trim().split('\n')) {
   const r = JSON.parse(line);
   results.push({ writer: 'touchpoint', threads: 1, codec: r.codec, seconds: r.seconds, bytes: r.file_bytes, path: r.path });
 }
+// Streaming: 100k-row batches through one writer (generation time excluded), peak RSS reported.
+const st = JSON.parse(execFileSync(exe, [String(rows), out, 'stream'], { encoding: 'utf8' }).trim());
+results.push({ writer: 'tp-stream', threads: 1, codec: st.codec, seconds: st.seconds, bytes: st.file_bytes, path: st.path });
+const streamRss = st.max_rss_mb;
 
 const inst = await DuckDBInstance.create(':memory:');
 const conn = await inst.connect();
@@ -75,5 +79,6 @@ for (const r of results) {
     `  ${(rows / r.seconds / 1e6).toFixed(2).padStart(8)}  ${(inMB / r.seconds).toFixed(0).padStart(8)}` +
     `  ${(r.bytes / 1e6).toFixed(1).padStart(7)}  ${(r.seconds / base.seconds).toFixed(2).padStart(6)}x time`);
 }
+console.log(`tp-stream: 100,000-row batches through one tp_pq_writer, peak RSS of the whole process ${streamRss} MB`);
 console.log(`aggregates of every touchpoint file, read by DuckDB, equal the source table: ${want}`);
 rmSync(out, { recursive: true, force: true });
