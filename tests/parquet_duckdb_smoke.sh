@@ -22,7 +22,7 @@ trap 'rm -rf "$dir"' EXIT
 TP_PQ_OUT="$dir" "$build/tp_tests" parquet_write >"$dir/tests.log" 2>&1 || {
   cat "$dir/tests.log"; echo "tp_tests parquet_write failed"; exit 1; }
 n=$(ls "$dir"/*.expected.jsonl | wc -l)
-[ "$n" -ge 16 ] || { echo "expected at least 16 cases, got $n"; exit 1; }
+[ "$n" -ge 18 ] || { echo "expected at least 18 cases, got $n"; exit 1; }
 
 $oracle compare-dir "$dir" | tail -n 1
 

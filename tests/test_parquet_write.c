@@ -421,6 +421,67 @@ static void test_dict_fallback(void) {
     tp_frame_free(f);
 }
 
+// Level and index patterns that exercise every branch of the RLE/bit-packed hybrid: runs of 7, 8
+// and 9, alternation, a 300-value dictionary (9-bit indices), single-value dictionaries, columns
+// entirely null, null runs longer than a page; tiny pages so each chunk has many of them.
+static void test_patterns(void) {
+    tp_frame *f = NULL;
+    CHECK_OK(tp_frame_new(&f));
+    tp_column *runs = new_col("runs", TP_DTYPE_STR), *wide = new_col("wide", TP_DTYPE_STR),
+              *one = new_col("one", TP_DTYPE_STR), *nul = new_col("all_null", TP_DTYPE_STR),
+              *inul = new_col("all_null_i32", TP_DTYPE_I32), *blk = new_col("null_blocks", TP_DTYPE_I64),
+              *alt = new_col("alt", TP_DTYPE_BOOL);
+    const size_t n = 5000;
+    size_t run_len = 7, in_run = 0, sym = 0;
+    for (size_t r = 0; r < n; r++) {
+        char buf[16];
+        // runs: symbol changes after run lengths cycling 7, 8, 9, 1, 2, 20
+        static const size_t cyc[] = {7, 8, 9, 1, 2, 20};
+        if (in_run == run_len) {
+            sym = (sym + 1) % 5;
+            in_run = 0;
+            run_len = cyc[(r / 3) % 6];
+        }
+        in_run++;
+        int len = snprintf(buf, sizeof buf, "r%zu", sym);
+        CHECK_OK(tp_column_push_str(runs, buf, (size_t)len));
+        len = snprintf(buf, sizeof buf, "w%zu", (r * 7) % 300);
+        if (r % 11 == 4) CHECK_OK(tp_column_push_null(wide));
+        else CHECK_OK(tp_column_push_str(wide, buf, (size_t)len));
+        CHECK_OK(tp_column_push_str(one, "only", 4));
+        CHECK_OK(tp_column_push_null(nul));
+        CHECK_OK(tp_column_push_null(inul));
+        if ((r / 700) % 2 == 1) CHECK_OK(tp_column_push_null(blk));
+        else CHECK_OK(tp_column_push_i64(blk, (int64_t)r - 2500));
+        if (r % 3 == 2) CHECK_OK(tp_column_push_null(alt));
+        else CHECK_OK(tp_column_push_bool(alt, r % 2));
+    }
+    add(f, runs);
+    add(f, wide);
+    add(f, one);
+    add(f, nul);
+    add(f, inul);
+    add(f, blk);
+    add(f, alt);
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = 2048;
+    o.page_bytes = 64;
+    write_case("patterns", f, &o);
+    o.page_version = 2;
+    o.codec = TP_CODEC_SNAPPY;
+    write_case("patterns_v2", f, &o);
+    tp_frame_free(f);
+}
+
+// Zero columns: a valid file with only the root schema element.
+static void test_no_columns(void) {
+    tp_pq_writer *w = NULL;
+    CHECK_OK(tp_pq_writer_open(tp_test_path("nocols.parquet"), NULL, &w));
+    CHECK_OK(tp_pq_writer_close(w));
+    check_file_shape(tp_test_path("nocols.parquet"));
+}
+
 static size_t count_tmp_files(const char *dir, const char *prefix) {
     DIR *d = opendir(dir);
     size_t n = 0, pl = strlen(prefix);
@@ -506,6 +567,8 @@ void suite_parquet_write(void) {
     test_codecs();
     test_empty();
     test_streaming();
+    test_patterns();
+    test_no_columns();
     test_dict_fallback();
     test_atomic();
     test_seconds_overflow();
