@@ -246,6 +246,8 @@ static void write_case(const char *name, const tp_frame *f, const tp_pq_write_op
 
 // ---- tests ----
 
+static size_t count_tmp_files(const char *dir, const char *prefix);
+
 static void test_thrift_bytes(void) {
     tp_tw t;
     tp_tw_init(&t);
@@ -474,12 +476,20 @@ static void test_patterns(void) {
     tp_frame_free(f);
 }
 
-// Zero columns: a valid file with only the root schema element.
+// Zero columns (no frame written, or a frame without columns): refused, since readers refuse a
+// schema without columns; nothing is created.
 static void test_no_columns(void) {
     tp_pq_writer *w = NULL;
-    CHECK_OK(tp_pq_writer_open(tp_test_path("nocols.parquet"), NULL, &w));
-    CHECK_OK(tp_pq_writer_close(w));
-    check_file_shape(tp_test_path("nocols.parquet"));
+    const char *p = tp_test_path("nocols.parquet");
+    CHECK_OK(tp_pq_writer_open(p, NULL, &w));
+    CHECK_STATUS(tp_pq_writer_close(w), TP_ERR_ARG);
+    tp_frame *f = NULL;
+    CHECK_OK(tp_frame_new(&f));
+    CHECK_STATUS(tp_pq_write_file(f, p, NULL), TP_ERR_ARG);
+    size_t n = 0;
+    CHECK(read_all(p, &n) == NULL);
+    CHECK(count_tmp_files(tp_test_tmpdir(), "nocols.parquet") == 0);
+    tp_frame_free(f);
 }
 
 static size_t count_tmp_files(const char *dir, const char *prefix) {

@@ -1233,6 +1233,12 @@ tp_status tp_pq_writer_close(tp_pq_writer *w) {
         rc = tp_fail(w->fail_rc, "writing '%s': an earlier write failed; nothing was written", wpath(w));
         goto done;
     }
+    if (w->n_cols == 0) { /* readers (DuckDB, Arrow) refuse a schema without columns */
+        rc = tp_fail(TP_ERR_ARG, "writing '%s': no columns to write (write a frame with its columns, "
+                     "even with 0 rows)", wpath(w));
+        tp_atomic_abort(&w->af);
+        goto done;
+    }
     rc = flush_buffered(w);
     if (rc == TP_OK) rc = write_footer(w);
     if (rc == TP_OK) rc = tp_atomic_commit(&w->af);
