@@ -183,7 +183,7 @@ static tp_status input_open(const char *path, input *in) {
         raw += 3;
         raw_len -= 3;
     }
-    in->data = (const char *)raw;
+    in->data = raw ? (const char *)raw : "";
     in->len = raw_len;
 done:
     close(fd);
@@ -219,6 +219,7 @@ static void tok_free(tok *t) {
 }
 
 static tp_status scratch_put(tok *t, const char *p, size_t n) {
+    if (n == 0) return TP_OK;
     if (t->n_s + n > t->cap_s) {
         size_t cap = t->cap_s ? t->cap_s : 256;
         while (cap < t->n_s + n) cap *= 2;
@@ -525,6 +526,8 @@ static bool parse_ts(const char *p, size_t n, int64_t *us) {
         i += 6;
     }
     if (i != n) return false;
+    /* Offsets may leave years 0000-9999, which the writer could not write back as read. */
+    if (secs < -62167219200LL || secs >= 253402300800LL) return false;
     *us = secs * 1000000 + frac_us;
     return true;
 }
@@ -844,9 +847,9 @@ static tp_status read_header(reader *r, const char *text, size_t len) {
     t.line = 1;
     bool got;
     size_t line;
-    for (;;) { /* skip leading blank lines */
+    for (;;) { /* skip blank lines before a header (without one, a blank line is a null value) */
         if ((rc = tok_next(&t, &got, &line)) != TP_OK) goto done;
-        if (!got || !(t.n_f == 1 && !t.f[0].quoted && t.f[0].len == 0)) break;
+        if (!got || !o->header || !(t.n_f == 1 && !t.f[0].quoted && t.f[0].len == 0)) break;
     }
     if (!got) { /* no records at all: an empty frame */
         r->body = r->end;
@@ -863,9 +866,9 @@ static tp_status read_header(reader *r, const char *text, size_t len) {
         char buf[64];
         const char *s = buf;
         size_t n;
-        if (o->header && t.f[i].len > 0) {
+        /* names are C strings: a NUL byte ends one, and an empty name gets column_<i> */
+        if (o->header && t.f[i].len > 0 && (n = strnlen(t.f[i].p, t.f[i].len)) > 0) {
             s = t.f[i].p;
-            n = t.f[i].len;
         } else {
             n = (size_t)snprintf(buf, sizeof buf, "column_%zu", i + 1);
         }
