@@ -17,16 +17,16 @@ fi
 [ -f "$build/libtouchpoint.a" ] || make --no-print-directory BUILD="$build" "$build/libtouchpoint.a" >&2
 bin="$build/bench/csv_read_bench"
 mkdir -p "$(dirname "$bin")"
-${CC:-cc} -std=c11 -O2 -Iinclude -o "$bin" bench/csv_read_bench.c "$build/libtouchpoint.a" \
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -o "$bin" bench/csv_read_bench.c "$build/libtouchpoint.a" \
   -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc -llz4 -lm -lpthread
 ours=$("$bin" "$csv" "$repeat")
 echo "$ours"
 theirs=$(/usr/bin/python3 bench/csv_read_pandas.py "$csv" "$repeat")
 echo "$theirs"
-our_rate=$(sed -n 's/.*rows_per_s=\([0-9.]*\).*/\1/p' <<<"$ours")
+rate() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 while read -r line; do
   mode=$(awk '{print $2}' <<<"$line")
-  rate=$(sed -n 's/.*rows_per_s=\([0-9.]*\).*/\1/p' <<<"$line")
-  awk -v a="$our_rate" -v b="$rate" -v m="$mode" \
-    'BEGIN { printf "csv_read: touchpoint %.0f rows/s, pandas(%s) %.0f rows/s, ratio %.2fx\n", a, m, b, a / b }'
+  awk -v a="$(rate rows_per_s "$ours")" -v b="$(rate rows_per_s "$line")" \
+      -v ac="$(rate cpu_rows_per_s "$ours")" -v bc="$(rate cpu_rows_per_s "$line")" -v m="$mode" \
+    'BEGIN { printf "csv_read: touchpoint %.0f rows/s, pandas(%s) %.0f rows/s, ratio %.2fx (CPU time: %.0f vs %.0f rows/s, %.2fx)\n", a, m, b, a / b, ac, bc, ac / bc }'
 done <<<"$theirs"
