@@ -586,6 +586,97 @@ static void test_criteo(void) {
     tp_frame_free(f);
 }
 
+/* The reference's own files: its job-1 output (train_sample_onehot.parquet, columns
+ * campaign_nm_at_index_{1..10}_in_journey) put into our wide layout and one-hot encoded must give
+ * exactly its job-2 output (preprocessed_part_0.parquet: a subset of those journeys), column names,
+ * column order and every value. */
+static void test_reference_onehot(void) {
+    const char *root = tp_test_shared_data();
+    if (!root) return;
+    char path[600], name[80];
+    tp_frame *ref = NULL, *pre = NULL, *w = NULL, *h = NULL;
+    tp_journeys *j = NULL;
+    tp_i64map *rowof = NULL;
+    snprintf(path, sizeof path, "%s/deepattribution/train_sample_onehot.parquet", root);
+    CHECK_OK(tp_table_read(path, NULL, 0, &ref));
+    snprintf(path, sizeof path, "%s/deepattribution/preprocessed_part_0.parquet", root);
+    CHECK_OK(tp_table_read(path, NULL, 0, &pre));
+    if (!ref || !pre) goto done;
+    size_t n = tp_frame_n_rows(ref), L = 10;
+    const char *keep[] = {"journey_id", "conversion_status"};
+    CHECK_OK(tp_frame_project(ref, keep, 2, &w));
+    if (!w) goto done;
+    tp_column *uid, *len;
+    tp_column *jid = tp_frame_find(w, "journey_id");
+    CHECK_OK(tp_column_new("uid", TP_DTYPE_I64, n, &uid));
+    CHECK_OK(tp_column_new("journey_length", TP_DTYPE_I32, n, &len));
+    CHECK_OK(tp_column_resize(len, n));
+    for (size_t i = 0; i < n; i++) CHECK_OK(tp_column_push_i64(uid, tp_column_get_i64(jid, i)));
+    CHECK_OK(tp_frame_add_take(w, uid));
+    tp_column *camp[10], *sec[10];
+    for (size_t p = 0; p < L; p++) {
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu_in_journey", p + 1);
+        tp_column *src = tp_frame_find(ref, name);
+        CHECK(src != NULL);
+        if (!src) goto done;
+        CHECK_OK(tp_column_take(src, NULL, 0, &camp[p])); /* empty, same dictionary */
+        CHECK_OK(tp_column_append(camp[p], src, 0, n));
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        CHECK_OK(tp_column_rename(camp[p], name));
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        CHECK_OK(tp_column_new(name, TP_DTYPE_I64, n, &sec[p]));
+        for (size_t i = 0; i < n; i++) {
+            bool null = tp_column_is_null(src, i);
+            if (null) CHECK_OK(tp_column_push_null(sec[p]));
+            else CHECK_OK(tp_column_push_i64(sec[p], 0));
+            if (!null) TP_COL(len, int32_t)[i]++;
+        }
+    }
+    for (size_t p = 0; p < L; p++) CHECK_OK(tp_frame_add_take(w, camp[p]));
+    for (size_t p = 0; p < L; p++) CHECK_OK(tp_frame_add_take(w, sec[p]));
+    CHECK_OK(tp_frame_add_take(w, len));
+    CHECK_OK(tp_journeys_from_frame(w, "train_sample_onehot.parquet", &j));
+    if (!j) goto done;
+    CHECK(j->n == 8438 && j->n_campaigns == 20 && j->max_len == 10);
+    CHECK_OK(tp_encode_onehot(j, 0, j->n, false, &h));
+    if (!h) goto done;
+    CHECK(tp_frame_n_cols(h) == tp_frame_n_cols(pre) && tp_frame_n_cols(h) == 202);
+    size_t nc = tp_frame_n_cols(h) < tp_frame_n_cols(pre) ? tp_frame_n_cols(h) : tp_frame_n_cols(pre);
+    size_t bad_names = 0, bad_types = 0, bad_values = 0, missing = 0;
+    for (size_t k = 0; k < nc; k++) {
+        bad_names += strcmp(tp_column_name(tp_frame_col(h, k)), tp_column_name(tp_frame_col(pre, k))) != 0;
+        bad_types += tp_column_type(tp_frame_col(h, k)) != tp_column_type(tp_frame_col(pre, k));
+    }
+    CHECK(bad_names == 0 && bad_types == 0);
+    CHECK_OK(tp_i64map_new(j->n, &rowof));
+    for (size_t i = 0; i < j->n; i++) {
+        int64_t v = (int64_t)i;
+        int ins;
+        CHECK_OK(tp_i64map_get_or_put(rowof, j->journey_id[i], &v, &ins));
+    }
+    tp_column *pid = tp_frame_col(pre, 0);
+    for (size_t r = 0; r < tp_frame_n_rows(pre); r++) {
+        int64_t i;
+        if (!tp_i64map_get(rowof, tp_column_get_i64(pid, r), &i)) {
+            missing++;
+            continue;
+        }
+        for (size_t k = 0; k < nc; k++)
+            bad_values += tp_column_get_i64(tp_frame_col(h, k), (size_t)i) !=
+                          tp_column_get_i64(tp_frame_col(pre, k), r);
+    }
+    CHECK(missing == 0);
+    CHECK(bad_values == 0);
+    if (bad_names || bad_values) printf("  reference one-hot: %zu names, %zu values differ\n", bad_names, bad_values);
+done:
+    tp_i64map_free(rowof);
+    tp_journeys_free(j);
+    tp_frame_free(h);
+    tp_frame_free(w);
+    tp_frame_free(ref);
+    tp_frame_free(pre);
+}
+
 void suite_journeys(void) {
     test_basic();
     test_cut_and_lookback();
@@ -598,4 +689,5 @@ void suite_journeys(void) {
     test_errors();
     test_onehot();
     test_criteo();
+    test_reference_onehot();
 }

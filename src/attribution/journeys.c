@@ -1359,7 +1359,9 @@ tp_status tp_journeys_stats_json(const tp_journeys_stats *s, char **out) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory writing stats");
         goto done;
     }
-    *out = tp_strdup(txt);
+    size_t tl = strlen(txt);
+    *out = tp_malloc(tl + 2);
+    if (*out) memcpy(*out, txt, tl), memcpy(*out + tl, "\n", 2);
     free(txt);
     if (!*out) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
 done:
@@ -1395,7 +1397,16 @@ static tp_status write_mapper(const char *dir, char **campaigns, size_t K) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory writing the mapper");
         goto done;
     }
-    rc = write_json_text(dir, "mapper.json", txt);
+    size_t tl = strlen(txt);
+    char *nl = tp_malloc(tl + 2);
+    if (!nl) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(nl, txt, tl);
+    memcpy(nl + tl, "\n", 2);
+    rc = write_json_text(dir, "mapper.json", nl);
+    tp_free(nl);
 done:
     free(txt);
     json_decref(o);
