@@ -677,6 +677,94 @@ done:
     tp_frame_free(pre);
 }
 
+/* The file job: splits are disjoint by user and together hold exactly the in-memory journeys;
+ * the bucketed run writes the same files' content; no temporary file survives; a failing run
+ * leaves no output. */
+static void test_write_files(void) {
+    tp_frame *f = random_frame(20000, false, 5);
+    const char *in = tp_test_path("imp.parquet");
+    CHECK_OK(tp_table_write(f, in, NULL));
+    tp_journeys_build_opts o;
+    tp_journeys_build_opts_default(&o);
+    tp_journeys *mem = NULL, *disk = NULL, *disk2 = NULL;
+    CHECK_OK(tp_journeys_build(f, "random", &o, &mem, NULL, NULL));
+    char out[512], out2[512], p[600];
+    snprintf(out, sizeof out, "%s", tp_test_path("jout"));
+    snprintf(out2, sizeof out2, "%s", tp_test_path("jout_buckets"));
+    tp_journeys_stats st, st2;
+    memset(&st, 0, sizeof st);
+    memset(&st2, 0, sizeof st2);
+    CHECK_OK(tp_journeys_write(in, out, &o, &st));
+    CHECK(dir_entries(out) == 5); /* train, val, test, mapper.json, stats.json */
+    o.memory_bytes = 256 << 10;
+    CHECK_OK(tp_journeys_write(in, out2, &o, &st2));
+    CHECK(dir_entries(out2) == 5 && st2.buckets >= 256 && st.buckets == 0);
+    CHECK(st.journeys == st2.journeys && st.per_split[0] == st2.per_split[0] &&
+          st.per_split[1] == st2.per_split[1] && st.per_split[2] == st2.per_split[2]);
+    CHECK_OK(tp_journeys_read(out, &disk));
+    CHECK_OK(tp_journeys_read(out2, &disk2));
+    if (mem && disk && disk2) {
+        CHECK(disk->n == mem->n && disk->n_touches == mem->n_touches);
+        CHECK(same_journeys(disk, disk2));
+        // Every journey of the in-memory set is on disk once, identical; users in one split only.
+        tp_i64map *byid = NULL, *split_of_uid = NULL;
+        CHECK_OK(tp_i64map_new(mem->n, &byid));
+        CHECK_OK(tp_i64map_new(mem->n, &split_of_uid));
+        size_t bad = 0, s0 = st.per_split[0], s1 = s0 + st.per_split[1];
+        for (size_t i = 0; i < disk->n; i++) {
+            int64_t v = (int64_t)i, sp = i < s0 ? 0 : i < s1 ? 1 : 2, got = sp;
+            int ins;
+            CHECK_OK(tp_i64map_get_or_put(byid, disk->journey_id[i], &v, &ins));
+            bad += !ins;
+            CHECK_OK(tp_i64map_get_or_put(split_of_uid, disk->uid[i], &got, &ins));
+            bad += got != sp;
+            bad += tp_journeys_split_of(disk->uid[i], &o) != (int)sp;
+        }
+        CHECK(bad == 0);
+        for (size_t i = 0; i < mem->n; i++) {
+            int64_t k;
+            if (!tp_i64map_get(byid, mem->journey_id[i], &k)) {
+                bad++;
+                continue;
+            }
+            bad += disk->uid[k] != mem->uid[i] || disk->converted[k] != mem->converted[i] ||
+                   disk->length[k] != mem->length[i] ||
+                   disk->off[k + 1] - disk->off[k] != mem->off[i + 1] - mem->off[i];
+            for (uint64_t t = 0; t < mem->off[i + 1] - mem->off[i]; t++)
+                bad += strcmp(disk->campaigns[disk->campaign[disk->off[k] + t]],
+                              mem->campaigns[mem->campaign[mem->off[i] + t]]) != 0 ||
+                       disk->seconds_to_end[disk->off[k] + t] != mem->seconds_to_end[mem->off[i] + t];
+        }
+        CHECK(bad == 0);
+        tp_i64map_free(byid);
+        tp_i64map_free(split_of_uid);
+    }
+    // --split 1: only all.parquet.
+    o.n_split = 1;
+    o.memory_bytes = 0;
+    snprintf(p, sizeof p, "%s", tp_test_path("jout_all"));
+    CHECK_OK(tp_journeys_write(in, p, &o, NULL));
+    CHECK(dir_entries(p) == 3);
+    snprintf(p + strlen(p), sizeof p - strlen(p), "/all.parquet");
+    struct stat sb;
+    CHECK(stat(p, &sb) == 0);
+    // A failing run (no 'campaign' column) leaves no output and no temporary folder.
+    tp_column_free(tp_frame_remove(f, 2));
+    const char *bad_in = tp_test_path("bad.parquet");
+    CHECK_OK(tp_table_write(f, bad_in, NULL));
+    snprintf(p, sizeof p, "%s", tp_test_path("jout_bad"));
+    o.memory_bytes = 1 << 20;
+    CHECK_STATUS(tp_journeys_write(bad_in, p, &o, NULL), TP_ERR_NOTFOUND);
+    CHECK(strstr(tp_last_error(), "campaign") != NULL);
+    CHECK(dir_entries(p) == 0);
+    tp_journeys_stats_clear(&st);
+    tp_journeys_stats_clear(&st2);
+    tp_journeys_free(mem);
+    tp_journeys_free(disk);
+    tp_journeys_free(disk2);
+    tp_frame_free(f);
+}
+
 void suite_journeys(void) {
     test_basic();
     test_cut_and_lookback();
@@ -690,4 +778,5 @@ void suite_journeys(void) {
     test_onehot();
     test_criteo();
     test_reference_onehot();
+    test_write_files();
 }
