@@ -8,6 +8,7 @@
 #include "touchpoint/csv.h"
 #include "touchpoint/io.h"
 #include "touchpoint/journeys.h"
+#include "touchpoint/attribution.h"
 
 TP_API const char *tp_version(void);
 

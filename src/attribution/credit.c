@@ -43,7 +43,7 @@ tp_status tp_attr_methods_parse(const char *list, unsigned *mask) {
         if (strcmp(word, "all") == 0) {
             m |= (1u << TP_ATTR_N_METHODS) - 1;
         } else {
-            tp_attr_method one;
+            tp_attr_method one = TP_ATTR_LAST;
             tp_status rc = tp_attr_method_parse(word, &one);
             if (rc != TP_OK) return rc;
             m |= 1u << one;

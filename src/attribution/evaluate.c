@@ -228,6 +228,7 @@ tp_status tp_eval_credit_file(const char *path, const tp_truth *truth, tp_eval *
     const char **names = NULL;
     double *share = NULL;
     tp_status rc = TP_OK;
+    memset(out, 0, sizeof *out);
     if (!method) return tp_fail(TP_ERR_NOMEM, "out of memory");
     rc = tp_table_read(path, cols, 2, &f);
     if (rc != TP_OK) goto done;
