@@ -416,6 +416,65 @@ static void solve_dense(const chain *ch, const uint8_t *removed, double *A, doub
     }
 }
 
+// Order 1, where removing c removes exactly one state (c's own). With N = (I - Q)^-1:
+// h = N pconv; the expected visits to c from start are V_c = (pstart^T N)_c, and the chance to
+// ever visit c is f_c = V_c / N_cc (a visit is followed by N_cc visits on average). Paths that
+// never visit c are untouched by its removal, so P(conv | c removed) = P - f_c h_c.
+// One O(S^3) Gauss-Jordan inversion gives every removal effect. A is S*S scratch.
+static tp_status removals_order1(const chain *ch, double *A, double *h, double *p_removed_state) {
+    size_t S = ch->S;
+    double *inv = tp_calloc(S * S, sizeof *inv);
+    if (!inv) return tp_fail(TP_ERR_NOMEM, "out of memory inverting a %zu-state chain", S);
+    memset(A, 0, S * S * sizeof *A);
+    for (size_t s = 0; s < S; s++) {
+        A[s * S + s] = 1 - ch->diag[s];
+        for (uint64_t e = ch->row[s]; e < ch->row[s + 1]; e++) A[s * S + ch->col[e]] -= ch->p[e];
+        inv[s * S + s] = 1;
+    }
+    for (size_t c = 0; c < S; c++) {
+        size_t piv = c;
+        for (size_t r = c + 1; r < S; r++)
+            if (fabs(A[r * S + c]) > fabs(A[piv * S + c])) piv = r;
+        if (piv != c) {
+            for (size_t q = 0; q < S; q++) {
+                double t = A[c * S + q];
+                A[c * S + q] = A[piv * S + q];
+                A[piv * S + q] = t;
+                t = inv[c * S + q];
+                inv[c * S + q] = inv[piv * S + q];
+                inv[piv * S + q] = t;
+            }
+        }
+        double d = 1 / A[c * S + c];
+        for (size_t q = 0; q < S; q++) {
+            A[c * S + q] *= d;
+            inv[c * S + q] *= d;
+        }
+        for (size_t r = 0; r < S; r++) {
+            double f = A[r * S + c];
+            if (r == c || f == 0) continue;
+            for (size_t q = 0; q < S; q++) {
+                A[r * S + q] -= f * A[c * S + q];
+                inv[r * S + q] -= f * inv[c * S + q];
+            }
+        }
+    }
+    for (size_t s = 0; s < S; s++) {
+        double acc = 0;
+        for (size_t q = 0; q < S; q++) acc += inv[s * S + q] * ch->pconv[q];
+        h[s] = acc;
+    }
+    double P = ch->pstart_conv;
+    for (size_t s = 0; s < S; s++) P += ch->pstart[s] * h[s];
+    for (size_t c = 0; c < S; c++) {
+        double v = 0;
+        for (size_t s = 0; s < S; s++) v += ch->pstart[s] * inv[s * S + c];
+        p_removed_state[c] = P - v / inv[c * S + c] * h[c];
+    }
+    tp_free(inv);
+    return TP_OK;
+}
+
 static double p_conversion(const chain *ch, const double *h) {
     double p = ch->pstart_conv;
     for (size_t s = 0; s < ch->S; s++) p += ch->pstart[s] * h[s];
@@ -484,7 +543,19 @@ tp_status attr_markov(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c)
         rc = tp_fail(TP_ERR_NOMEM, "out of memory solving the Markov chain (%zu states)", S);
         goto done;
     }
-    if (x.dense) {
+    if (x.dense && o->markov_order == 1) {
+        // Each campaign is one state: state s is the campaign skey[s] - 1.
+        double *pr = tp_malloc((S ? S : 1) * sizeof *pr);
+        if (!pr) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory solving the Markov chain");
+            goto done;
+        }
+        rc = removals_order1(&ch, x.A, h_full, pr);
+        for (size_t q = 0; rc == TP_OK && q < n_todo; q++)
+            x.p_removed[q] = pr[ch.cstate[ch.cstate_off[todo[q]]]];
+        tp_free(pr);
+        if (rc != TP_OK) goto done;
+    } else if (x.dense) {
         solve_dense(&ch, NULL, x.A, h_full);
     } else if ((rc = solve_gs(&ch, NULL, h_full)) != TP_OK) {
         goto done;
@@ -492,16 +563,18 @@ tp_status attr_markov(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c)
     double P = p_conversion(&ch, h_full);
     c->base_rate = P;
     c->n_states = S;
-    if (P > 0 && n_todo > 0) {
+    if (P > 0 && n_todo > 0 && !(x.dense && o->markov_order == 1)) {
         x.h_full = h_full;
         x.todo = todo;
         x.progress = tp_progress_begin("markov removal effects", n_todo, "campaigns");
         rc = tp_parallel_for(n_todo, nt, removal_range, &x);
         tp_progress_end(x.progress);
         if (rc != TP_OK) goto done;
+    }
+    if (P > 0) {
         for (size_t q = 0; q < n_todo; q++) {
             double re = 1 - x.p_removed[q] / P;
-            c->weight[todo[q]] = re > 0 ? re : 0; // >= 0 in exact arithmetic; clip rounding
+            c->weight[todo[q]] = re < 0 ? 0 : re > 1 ? 1 : re; // in [0, 1] exactly; clip rounding
         }
     }
 done:

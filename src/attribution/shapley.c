@@ -225,13 +225,85 @@ done:
 
 // ---- sampling: random permutations ----
 
+/* The sets laid out for streaming, once per run: singletons folded into per-player totals, the
+ * rest grouped by size (block b holds sets of size b + 2) with 16-bit members and 32-bit
+ * counts, so one permutation reads a few bytes per set. */
+typedef struct compact {
+    uint64_t *conv1, *n1;       /* P: singleton sets */
+    size_t n_blocks;
+    size_t *count;              /* per block: sets */
+    uint16_t **mem;             /* per block: count * size members */
+    uint32_t **conv, **n;       /* per block: count */
+} compact;
+
+static void compact_free(compact *k) {
+    for (size_t b = 0; b < k->n_blocks; b++) {
+        tp_free(k->mem[b]);
+        tp_free(k->conv[b]);
+        tp_free(k->n[b]);
+    }
+    tp_free(k->mem);
+    tp_free(k->conv);
+    tp_free(k->n);
+    tp_free(k->count);
+    tp_free(k->conv1);
+    tp_free(k->n1);
+    memset(k, 0, sizeof *k);
+}
+
+static tp_status compact_build(const setmap *sm, size_t P, compact *k) {
+    memset(k, 0, sizeof *k);
+    if (P > 65535)
+        return tp_fail(TP_ERR_UNSUPPORTED, "Shapley sampling supports up to 65535 campaigns, got %zu", P);
+    size_t maxlen = 1;
+    for (size_t e = 0; e < sm->n_sets; e++) {
+        if (sm->len[e] > maxlen) maxlen = sm->len[e];
+        if (sm->n[e] > UINT32_MAX)
+            return tp_fail(TP_ERR_UNSUPPORTED, "a campaign set occurs more than 2^32 times");
+    }
+    k->n_blocks = maxlen - 1;
+    k->conv1 = tp_calloc(P, sizeof *k->conv1);
+    k->n1 = tp_calloc(P, sizeof *k->n1);
+    k->count = tp_calloc(k->n_blocks + 1, sizeof *k->count);
+    k->mem = tp_calloc(k->n_blocks + 1, sizeof *k->mem);
+    k->conv = tp_calloc(k->n_blocks + 1, sizeof *k->conv);
+    k->n = tp_calloc(k->n_blocks + 1, sizeof *k->n);
+    if (!k->conv1 || !k->n1 || !k->count || !k->mem || !k->conv || !k->n) goto oom;
+    for (size_t e = 0; e < sm->n_sets; e++)
+        if (sm->len[e] >= 2) k->count[sm->len[e] - 2]++;
+    for (size_t b = 0; b < k->n_blocks; b++) {
+        size_t c = k->count[b] ? k->count[b] : 1;
+        k->mem[b] = tp_malloc(c * (b + 2) * sizeof **k->mem);
+        k->conv[b] = tp_malloc(c * sizeof **k->conv);
+        k->n[b] = tp_malloc(c * sizeof **k->n);
+        if (!k->mem[b] || !k->conv[b] || !k->n[b]) goto oom;
+        k->count[b] = 0;
+    }
+    for (size_t e = 0; e < sm->n_sets; e++) {
+        const uint32_t *m = sm->members + sm->off[e];
+        if (sm->len[e] == 1) {
+            k->conv1[m[0]] += sm->conv[e];
+            k->n1[m[0]] += sm->n[e];
+            continue;
+        }
+        size_t b = sm->len[e] - 2, i = k->count[b]++;
+        for (uint32_t q = 0; q < sm->len[e]; q++) k->mem[b][i * (b + 2) + q] = (uint16_t)m[q];
+        k->conv[b][i] = (uint32_t)sm->conv[e];
+        k->n[b][i] = (uint32_t)sm->n[e];
+    }
+    return TP_OK;
+oom:
+    compact_free(k);
+    return tp_fail(TP_ERR_NOMEM, "out of memory laying out %zu campaign sets", sm->n_sets);
+}
+
 typedef struct sample_ctx {
-    const setmap *sm;
+    const compact *k;
     size_t P;
     uint64_t seed;
-    double *sum, *sumsq;  /* per thread: P */
-    uint32_t *perm, *rank;/* per thread: P */
-    double *stepc, *stepn;/* per thread: P */
+    double *sum, *sumsq;   /* per thread: P */
+    uint32_t *perm, *rank; /* per thread: P */
+    uint64_t *stepc, *stepn; /* per thread: P */
     tp_progress *progress;
 } sample_ctx;
 
@@ -240,11 +312,11 @@ typedef struct sample_ctx {
 // v(prefix_i) - v(prefix_{i-1}). The contributions of one permutation sum to v(all).
 static tp_status sample_range(void *vctx, size_t lo, size_t hi, int tid) {
     sample_ctx *x = vctx;
-    const setmap *sm = x->sm;
+    const compact *k = x->k;
     size_t P = x->P;
     double *sum = x->sum + (size_t)tid * P, *sumsq = x->sumsq + (size_t)tid * P;
     uint32_t *perm = x->perm + (size_t)tid * P, *rank = x->rank + (size_t)tid * P;
-    double *sc = x->stepc + (size_t)tid * P, *sn = x->stepn + (size_t)tid * P;
+    uint64_t *sc = x->stepc + (size_t)tid * P, *sn = x->stepn + (size_t)tid * P;
     for (size_t m = lo; m < hi; m++) {
         tp_rng rng;
         tp_rng_seed_stream(&rng, x->seed, m); // the sample's own stream: same on any thread count
@@ -255,23 +327,29 @@ static tp_status sample_range(void *vctx, size_t lo, size_t hi, int tid) {
             perm[i - 1] = perm[r];
             perm[r] = t;
         }
+        for (size_t i = 0; i < P; i++) rank[perm[i]] = (uint32_t)i;
         for (size_t i = 0; i < P; i++) {
-            rank[perm[i]] = (uint32_t)i;
-            sc[i] = sn[i] = 0;
+            sc[rank[i]] = k->conv1[i];
+            sn[rank[i]] = k->n1[i];
         }
-        for (size_t e = 0; e < sm->n_sets; e++) {
-            const uint32_t *mem = sm->members + sm->off[e];
-            uint32_t top = 0;
-            for (uint32_t q = 0; q < sm->len[e]; q++)
-                if (rank[mem[q]] > top) top = rank[mem[q]];
-            sc[top] += (double)sm->conv[e];
-            sn[top] += (double)sm->n[e];
+        for (size_t b = 0; b < k->n_blocks; b++) {
+            size_t len = b + 2, cnt = k->count[b];
+            const uint16_t *mem = k->mem[b];
+            const uint32_t *cv = k->conv[b], *nn = k->n[b];
+            for (size_t e = 0; e < cnt; e++, mem += len) {
+                uint32_t top = rank[mem[0]];
+                for (size_t q = 1; q < len; q++)
+                    if (rank[mem[q]] > top) top = rank[mem[q]];
+                sc[top] += cv[e];
+                sn[top] += nn[e];
+            }
         }
-        double cc = 0, cn = 0, vprev = 0;
+        uint64_t cc = 0, cn = 0;
+        double vprev = 0;
         for (size_t i = 0; i < P; i++) {
             cc += sc[i];
             cn += sn[i];
-            double v = cn > 0 ? cc / cn : 0;
+            double v = cn > 0 ? (double)cc / (double)cn : 0;
             double d = v - vprev;
             sum[perm[i]] += d;
             sumsq[perm[i]] += d * d;
@@ -286,9 +364,11 @@ static tp_status shapley_sample(const setmap *sm, size_t P, const tp_attr_opts *
                                 double *phi, double *se) {
     size_t Ms = o->shapley_samples;
     if ((size_t)nt > Ms) nt = (int)Ms;
-    sample_ctx x = {.sm = sm, .P = P, .seed = o->seed};
+    compact k;
+    tp_status rc = compact_build(sm, P, &k);
+    if (rc != TP_OK) return rc;
+    sample_ctx x = {.k = &k, .P = P, .seed = o->seed};
     size_t sz = (size_t)nt * P;
-    tp_status rc = TP_OK;
     x.sum = tp_calloc(sz, sizeof *x.sum);
     x.sumsq = tp_calloc(sz, sizeof *x.sumsq);
     x.stepc = tp_malloc(sz * sizeof *x.stepc);
@@ -315,6 +395,7 @@ static tp_status shapley_sample(const setmap *sm, size_t P, const tp_attr_opts *
         se[i] = var > 0 ? sqrt(var / (double)Ms) : 0;
     }
 done:
+    compact_free(&k);
     tp_free(x.sum);
     tp_free(x.sumsq);
     tp_free(x.stepc);
