@@ -10,6 +10,7 @@
 #include "touchpoint/journeys.h"
 #include "touchpoint/simulate.h"
 #include "touchpoint/journey_build.h"
+#include "touchpoint/attribution.h"
 
 TP_API const char *tp_version(void);
 
