@@ -23,7 +23,7 @@ CLI_SRC   := $(sort $(wildcard cli/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
-TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 # Suites and commands are found by file name, so adding one never edits a shared table:
 # tests/test_<name>.c defines `void suite_<name>(void)`; cli/cmd_<name>.c defines

@@ -74,11 +74,12 @@ static const struct {
 #define SUITE(name) {#name, suite_##name},
 #include "suites.h"
 #undef SUITE
+    {NULL, NULL},
 };
 
 int main(int argc, char **argv) {
     int passed = 0, failed = 0;
-    size_t n = sizeof suites / sizeof *suites;
+    size_t n = sizeof suites / sizeof *suites - 1;
     for (size_t i = 0; i < n; i++) {
         int wanted = argc < 2;
         for (int a = 1; a < argc; a++)

@@ -1,5 +1,5 @@
 /* parquet.h: our own Parquet reader and writer (flat schemas).
- * Reader: every physical type, PLAIN/dictionary/RLE/DELTA_*/BYTE_STREAM_SPLIT encodings,
+ * Reader: every physical type, PLAIN, dictionary, RLE, DELTA_* and BYTE_STREAM_SPLIT encodings,
  * UNCOMPRESSED/SNAPPY/GZIP/ZSTD/LZ4_RAW/LZ4(Hadoop)/BROTLI, data pages v1 and v2, page CRCs.
  * It reads one row group at a time so memory stays bounded.
  * Writer: dictionary strings, RLE definition levels, statistics, atomic temp+fsync+rename. */
