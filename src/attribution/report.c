@@ -122,18 +122,12 @@ static tp_status acc_finish(acc *a, const tp_journeys *j, tp_frame **out) {
         if ((rc = tp_column_push_f64(ca, a->total[c] / (double)a->touches[c])) != TP_OK) goto done;
         if ((rc = tp_column_push_f64(cc, a->attributed[c])) != TP_OK) goto done;
     }
-    tp_column *cols[4] = {cn, ct, ca, cc};
+    /* add_take owns its column even when it fails, so each pointer is cleared first */
+    tp_column **cols[4] = {&cn, &ct, &ca, &cc};
     for (int k = 0; k < 4; k++) {
-        rc = tp_frame_add_take(f, cols[k]);
-        if (k == 0) cn = NULL;
-        else if (k == 1) ct = NULL;
-        else if (k == 2) ca = NULL;
-        else cc = NULL;
-        if (rc != TP_OK) {
-            /* add_take failed: the frame did not take the column; free the rest too */
-            tp_column_free(cols[k]);
-            goto done;
-        }
+        tp_column *c = *cols[k];
+        *cols[k] = NULL;
+        if ((rc = tp_frame_add_take(f, c)) != TP_OK) goto done;
     }
     *out = f;
     f = NULL;

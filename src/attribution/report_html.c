@@ -219,14 +219,14 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
     v->has_truth = t != NULL;
     v->S = in->n_series + (t ? 1 : 0);
     v->C = C;
-    size_t S = v->S;
+    size_t S = v->S, SC = S * C > 0 ? S * C : 1;
     v->sname = tp_calloc(S ? S : 1, sizeof *v->sname);
     v->scolour = tp_calloc(S ? S : 1, sizeof *v->scolour);
     v->cname = tp_calloc(C ? C : 1, sizeof *v->cname);
-    v->share = tp_calloc((S * C) ? S * C : 1, sizeof *v->share);
-    v->attributed = tp_calloc((S * C) ? S * C : 1, sizeof *v->attributed);
-    tmp_share = tp_calloc((S * C) ? S * C : 1, sizeof *tmp_share);
-    tmp_attr = tp_calloc((S * C) ? S * C : 1, sizeof *tmp_attr);
+    v->share = tp_calloc(SC, sizeof *v->share);
+    v->attributed = tp_calloc(SC, sizeof *v->attributed);
+    tmp_share = tp_calloc(SC, sizeof *tmp_share);
+    tmp_attr = tp_calloc(SC, sizeof *tmp_attr);
     order = tp_calloc(C ? C : 1, sizeof *order);
     key = tp_calloc(C ? C : 1, sizeof *key);
     if (!v->sname || !v->scolour || !v->cname || !v->share || !v->attributed || !tmp_share ||
