@@ -412,8 +412,8 @@ static const char CSS[] =
     "section p.note{margin:0 0 14px;color:var(--muted);font-size:13.5px}"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:14px}"
     "th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}"
-    "th{font-weight:600;color:var(--muted);font-size:12.5px;text-transform:uppercase;"
-    "letter-spacing:.03em;border-bottom:2px solid var(--line)}"
+    "th{font-weight:600;color:var(--muted);font-size:13px;border-bottom:2px solid var(--line)}"
+    "section h3{font-size:15px;margin:18px 0 2px;font-weight:600}"
     "th.l,td.l{text-align:left}td.name{white-space:normal;word-break:break-word}"
     "tr.best td{background:#eef7f1}"
     ".sw{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:7px;"
@@ -586,6 +586,9 @@ static void length_charts(sb *b, const length_hist *h) {
         double rstep = nice_step(maxr > 0 ? maxr : 0.01, 4);
         double rmax = ceil((maxr > 0 ? maxr : 0.01) / rstep - 1e-9) * rstep;
         double vmax = chart == 0 ? ymax : rmax, vstep = chart == 0 ? step : rstep;
+        sb_puts(b, chart == 0 ? "<h3>Journeys by length</h3>\n"
+                              : "<h3>Conversion rate by length</h3><p class=\"note\">Hollow points "
+                                "rest on fewer than 30 journeys.</p>\n");
         sb_printf(b,
                   "<svg class=\"chart %s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
                   "role=\"img\" aria-labelledby=\"%s-title\" xmlns=\"http://www.w3.org/2000/svg\">"
@@ -623,6 +626,10 @@ static void length_charts(sb *b, const length_hist *h) {
                              "height=\"%.1f\" fill=\"#5B8DB8\"><title>length %s: %s journeys",
                           x, top + ph - bh, bw * 0.8, bh, lab, fmt_int(h->count[l], buf));
                 sb_printf(b, ", %s converted</title></rect>\n", fmt_int(h->conv[l], buf));
+                if (h->B <= 24 && h->count[l] > 0)
+                    sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" "
+                                 "text-anchor=\"middle\">%s</text>\n",
+                              x + bw * 0.4, top + ph - bh - 4, fmt_int(h->count[l], buf));
             }
         } else {
             sb_puts(b, "<polyline fill=\"none\" stroke=\"#D55E00\" stroke-width=\"2\" points=\"");
@@ -636,10 +643,12 @@ static void length_charts(sb *b, const length_hist *h) {
                 if (!h->count[l]) continue;
                 double r = (double)h->conv[l] / (double)h->count[l];
                 bin_label(h, l, lab);
+                int few = h->count[l] < 30;
                 sb_printf(b, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
-                             "fill=\"#D55E00\"><title>length %s: %s converted",
-                          left + bw * ((double)l - 0.5), top + ph - ph * r / vmax, lab,
-                          fmt_pct(r, buf));
+                             "fill=\"%s\" stroke=\"#D55E00\" stroke-width=\"1.5\"><title>"
+                             "length %s: %s converted",
+                          left + bw * ((double)l - 0.5), top + ph - ph * r / vmax,
+                          few ? "#fff" : "#D55E00", lab, fmt_pct(r, buf));
                 sb_printf(b, " of %s journeys</title></circle>\n", fmt_int(h->count[l], buf));
             }
         }
