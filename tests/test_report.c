@@ -416,7 +416,7 @@ static void test_html(void) {
 static void test_html_many_campaigns(void) {
     tp_journeys *j = make_journeys();
     enum { N = 12 };
-    char names[N][8];
+    char names[N][16];
     const char *camp[N];
     double share[N];
     for (int i = 0; i < N; i++) {
