@@ -270,6 +270,17 @@ static void test_truth_and_traps(void) {
         tp_frame_free(g);
         tp_sim_result_free(rc);
     }
+    // trap 2: without a working campaign to warm the journey up, the closer does nothing
+    memset(off, 0, sizeof off);
+    for (int c = 0; c < 10; c++) off[c] = !strcmp(r->campaigns[c].role, "positive");
+    tp_sim_opts ol = o;
+    ol.disabled = off;
+    tp_sim_result *rl = NULL;
+    CHECK_OK(tp_simulate(&ol, NULL, NULL, &rl));
+    CHECK(rl && rl->campaigns[late].impressions == r->campaigns[late].impressions);
+    CHECK(rl && rl->campaigns[late].incremental == 0 && rl->conversions == rl->baseline_conversions);
+    tp_sim_result_free(rl);
+
     memset(off, 1, sizeof off);
     tp_sim_opts ob = o;
     ob.truth = false;
