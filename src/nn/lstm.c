@@ -8,6 +8,43 @@
 #include "nn/twice.h"
 #else
 
+#ifndef NN_REAL_DOUBLE
+#include "nn/fastmath.h"
+#endif
+
+// One row of one step: g (4H) pre-activations -> activations; c = f cp + i g, h = o tanh(c).
+// cp is NULL at t = 0 (zero state).
+static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, int H) {
+    int j = 0;
+#ifndef NN_REAL_DOUBLE
+    for (; j + 4 <= H; j += 4) {
+        nn_v4 ig = nn_v4_sigmoid(nn_v4_load(g + j)), fg = nn_v4_sigmoid(nn_v4_load(g + H + j));
+        nn_v4 gg = nn_v4_tanh(nn_v4_load(g + 2 * H + j)), og = nn_v4_sigmoid(nn_v4_load(g + 3 * H + j));
+        nn_v4 cv = ig * gg;
+        if (cp) cv += fg * nn_v4_load(cp + j);
+        nn_v4 tcv = nn_v4_tanh(cv);
+        nn_v4_store(g + j, ig), nn_v4_store(g + H + j, fg);
+        nn_v4_store(g + 2 * H + j, gg), nn_v4_store(g + 3 * H + j, og);
+        nn_v4_store(c + j, cv), nn_v4_store(tc + j, tcv), nn_v4_store(h + j, og * tcv);
+    }
+#define CELL_SIGMOID nn_fsigmoid
+#define CELL_TANH nn_ftanh
+#else
+#define CELL_SIGMOID NN(sigmoid)
+#define CELL_TANH NN_TANH
+#endif
+    for (; j < H; j++) {
+        real ig = CELL_SIGMOID(g[j]), fg = CELL_SIGMOID(g[H + j]);
+        real gg = CELL_TANH(g[2 * H + j]), og = CELL_SIGMOID(g[3 * H + j]);
+        real cv = ig * gg + (cp ? fg * cp[j] : 0);
+        real tcv = CELL_TANH(cv);
+        g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
+        c[j] = cv, tc[j] = tcv, h[j] = og * tcv;
+    }
+#undef CELL_SIGMOID
+#undef CELL_TANH
+}
+
 // gates (T,N,4H) in: input projections, out: [i f g o] activations; h, c, tc (T,N,H)
 void NN(lstm_forward)(real *h, real *c, real *tc, real *gates, const real *Wh, const int *n_active,
                       int T, int N, int H) {
@@ -20,19 +57,9 @@ void NN(lstm_forward)(real *h, real *c, real *tc, real *gates, const real *Wh, c
         if (t > 0 && na > 0)
             NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, na, (int)G4, H, 1, hp, H, Wh, H, 1, G,
                     (int)G4);
-        for (int r = 0; r < na; r++) {
-            real *g = G + r * G4;
-            for (int j = 0; j < H; j++) {
-                real ig = NN(sigmoid)(g[j]), fg = NN(sigmoid)(g[H + j]);
-                real gg = NN_TANH(g[2 * H + j]), og = NN(sigmoid)(g[3 * H + j]);
-                real cv = ig * gg + (t > 0 ? fg * cp[(size_t)r * H + j] : 0);
-                real tcv = NN_TANH(cv);
-                g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
-                ct[(size_t)r * H + j] = cv;
-                tct[(size_t)r * H + j] = tcv;
-                ht[(size_t)r * H + j] = og * tcv;
-            }
-        }
+        for (int r = 0; r < na; r++)
+            NN(lstm_cell)(G + r * G4, t > 0 ? cp + (size_t)r * H : NULL, ct + (size_t)r * H,
+                          tct + (size_t)r * H, ht + (size_t)r * H, H);
         if (na < N) memset(ht + (size_t)na * H, 0, (size_t)(N - na) * H * sizeof(real));
     }
 }
