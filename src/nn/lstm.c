@@ -13,19 +13,30 @@
 #endif
 
 // One row of one step: g (4H) pre-activations -> activations; c = f cp + i g, h = o tanh(c).
-// cp is NULL at t = 0 (zero state).
+// cp is NULL at t = 0 (zero state). The float version is also built for AVX2 (picked at load
+// time); both builds do the same IEEE operations, so results do not depend on the machine.
+#if !defined(NN_REAL_DOUBLE) && defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, int H) {
     int j = 0;
 #ifndef NN_REAL_DOUBLE
-    for (; j + 4 <= H; j += 4) {
-        nn_v4 ig = nn_v4_sigmoid(nn_v4_load(g + j)), fg = nn_v4_sigmoid(nn_v4_load(g + H + j));
-        nn_v4 gg = nn_v4_tanh(nn_v4_load(g + 2 * H + j)), og = nn_v4_sigmoid(nn_v4_load(g + 3 * H + j));
-        nn_v4 cv = ig * gg;
-        if (cp) cv += fg * nn_v4_load(cp + j);
-        nn_v4 tcv = nn_v4_tanh(cv);
-        nn_v4_store(g + j, ig), nn_v4_store(g + H + j, fg);
-        nn_v4_store(g + 2 * H + j, gg), nn_v4_store(g + 3 * H + j, og);
-        nn_v4_store(c + j, cv), nn_v4_store(tc + j, tcv), nn_v4_store(h + j, og * tcv);
+    for (; j + 8 <= H; j += 8) {
+        nn_v8 ig, fg, gg, og, cv, tcv, hv, cpv;
+        nn_v8_load(&ig, g + j), nn_v8_load(&fg, g + H + j);
+        nn_v8_load(&gg, g + 2 * H + j), nn_v8_load(&og, g + 3 * H + j);
+        nn_v8_sigmoid(&ig), nn_v8_sigmoid(&fg), nn_v8_tanh(&gg), nn_v8_sigmoid(&og);
+        cv = ig * gg;
+        if (cp) {
+            nn_v8_load(&cpv, cp + j);
+            cv += fg * cpv;
+        }
+        tcv = cv;
+        nn_v8_tanh(&tcv);
+        hv = og * tcv;
+        nn_v8_store(g + j, &ig), nn_v8_store(g + H + j, &fg);
+        nn_v8_store(g + 2 * H + j, &gg), nn_v8_store(g + 3 * H + j, &og);
+        nn_v8_store(c + j, &cv), nn_v8_store(tc + j, &tcv), nn_v8_store(h + j, &hv);
     }
 #define CELL_SIGMOID nn_fsigmoid
 #define CELL_TANH nn_ftanh
