@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "touchpoint/core.h"
 #include "touchpoint/dnamta.h"
@@ -17,6 +18,12 @@ static uint64_t mix(uint64_t i, uint64_t k, uint64_t state) {
     x *= 0x94D049BB133111EBULL;
     x ^= x >> 29;
     return x;
+}
+
+static double cpu_now(void) { /* CPU seconds of the process, all threads */
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int main(int argc, char **argv) {
@@ -79,10 +86,10 @@ int main(int argc, char **argv) {
     tp_rng_seed(&rng, seed);
     printf("touchpoint dnamta, %d threads, %d journeys (%.2f touches each), V=%d T=%d E=%d H=%d "
            "batch %d%s\n", threads, n, steps / n, V, T, E, H, B, decay ? ", time decay" : "");
-    double total = 0;
+    double total = 0, cpu = 0, best = 0;
     for (int ep = 0; ep < epochs; ep++) {
         tp_rng_shuffle_i64(&rng, order, (size_t)n);
-        double t0 = tp_now(), lsum = 0;
+        double t0 = tp_now(), c0 = cpu_now(), lsum = 0;
         for (int s = 0; s < n; s += B) {
             int nb = n - s < B ? n - s : B;
             for (int k = 0; k < nb; k++) {
@@ -103,6 +110,8 @@ int main(int argc, char **argv) {
         }
         double dt = tp_now() - t0;
         total += dt;
+        cpu += cpu_now() - c0;
+        if (n / dt > best) best = n / dt;
         printf("epoch %d: loss %.5f, %.0f journeys/s\n", ep + 1, lsum / n, n / dt);
     }
     double t0 = tp_now();
@@ -119,8 +128,9 @@ int main(int argc, char **argv) {
     double gflops = 3 * fwd * epochs / total / 1e9;
     printf("training %.2f GFLOP/s of model FLOPs", gflops);
     if (peak > 0) printf(" = %.1f%% of the %.1f GFLOP/s sgemm peak", 100 * gflops / peak, peak);
-    printf("\nRESULT impl=c threads=%d T=%d batch=%d journeys=%d train_jps=%.0f predict_jps=%.0f "
-           "train_gflops=%.2f\n", threads, T, B, n, n * (double)epochs / total, n / pdt, gflops);
+    printf("\nRESULT impl=c threads=%d T=%d batch=%d journeys=%d train_jps=%.0f best_epoch_jps=%.0f "
+           "train_cpu_jps=%.0f predict_jps=%.0f train_gflops=%.2f\n", threads, T, B, n,
+           n * (double)epochs / total, best, n * (double)epochs / cpu, n / pdt, gflops);
     tp_dnamta_free(m);
     free(camp), free(age), free(y), free(order), free(bc), free(ba), free(by), free(probs);
     return 0;

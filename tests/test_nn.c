@@ -557,6 +557,12 @@ static void test_model_errors(void) {
     bad[1 * MT + 3] = 5; // out of range
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
+    float badl[MB];
+    memcpy(badl, m_label, sizeof badl);
+    badl[2] = 2;
+    b.label = badl;
+    CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
+    b = case_batch(&mc);
     b.age_days = NULL;
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
