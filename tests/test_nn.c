@@ -386,7 +386,7 @@ static const float m_weight[MB] = {1, 0.5f, 2, 1, 1, 3};
 static const int m_card[2] = {3, 2};
 
 static tp_dnamta_config case_config(const model_case *mc) {
-    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 4,
+    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 9,
                           .dropout = mc->dropout, .time_decay = mc->decay, .n_numeric = mc->n_num,
                           .n_categorical = mc->n_cat, .cat_cardinality = m_card, .cat_embed = 2,
                           .control_hidden = mc->ctrl_hidden};

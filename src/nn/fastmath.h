@@ -57,6 +57,39 @@ static inline void nn_v8_tanh(nn_v8 *v) {
     *v = 2 / (1 + t) - 1;
 }
 
+// ---- small vector helpers for the kernels (float: 8 lanes; double: plain loops for the checks) ----
+
+/* a.b with 8 partial sums added in a fixed order: deterministic, not the serial order. */
+static inline float nn_fdot(const float *a, const float *b, int n) {
+    int j = 0;
+    nn_v8 acc = NN_V8_SET(0.0f), x, y;
+    for (; j + 8 <= n; j += 8) {
+        nn_v8_load(&x, a + j), nn_v8_load(&y, b + j);
+        acc += x * y;
+    }
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+static inline void nn_faxpy(float *y, float a, const float *x, int n) { /* y += a x */
+    int j = 0;
+    nn_v8 xv, yv;
+    for (; j + 8 <= n; j += 8) {
+        nn_v8_load(&xv, x + j), nn_v8_load(&yv, y + j);
+        yv += a * xv;
+        nn_v8_store(y + j, &yv);
+    }
+    for (; j < n; j++) y[j] += a * x[j];
+}
+static inline double nn_ddot(const double *a, const double *b, int n) {
+    double s = 0;
+    for (int j = 0; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+static inline void nn_daxpy(double *y, double a, const double *x, int n) {
+    for (int j = 0; j < n; j++) y[j] += a * x[j];
+}
+
 static inline float nn_fexp(float x) {
     x = x > NN_EXP_HI ? NN_EXP_HI : x;
     x = x < NN_EXP_LO ? NN_EXP_LO : x;

@@ -8,17 +8,9 @@
 #include "nn/twice.h"
 #else
 
-#ifndef NN_REAL_DOUBLE
-#include "nn/fastmath.h"
-#endif
-
 // One row of one step: g (4H) pre-activations -> activations; c = f cp + i g, h = o tanh(c).
-// cp is NULL at t = 0 (zero state). The float version is also built for AVX2 (picked at load
-// time); both builds do the same IEEE operations, so results do not depend on the machine.
-#if !defined(NN_REAL_DOUBLE) && defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, int H) {
+// cp is NULL at t = 0 (zero state).
+NN_CLONES static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, int H) {
     int j = 0;
 #ifndef NN_REAL_DOUBLE
     for (; j + 8 <= H; j += 8) {
@@ -56,6 +48,39 @@ static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, i
 #undef CELL_TANH
 }
 
+// One row of one step backward: g (4H) activations -> gradients on the pre-activations; dc (H)
+// in: gradient on c_t from step t+1, out: on c_{t-1}. cp NULL at t = 0.
+NN_CLONES static void NN(lstm_cell_backward)(real *g, const real *cp, const real *tc,
+                                             const real *dh, real *dc, int H) {
+    int j = 0;
+#ifndef NN_REAL_DOUBLE
+    for (; j + 8 <= H; j += 8) {
+        nn_v8 ig, fg, gg, og, tcv, dhv, dcv, cpv = NN_V8_SET(0.0f), dct, out;
+        nn_v8_load(&ig, g + j), nn_v8_load(&fg, g + H + j);
+        nn_v8_load(&gg, g + 2 * H + j), nn_v8_load(&og, g + 3 * H + j);
+        nn_v8_load(&tcv, tc + j), nn_v8_load(&dhv, dh + j), nn_v8_load(&dcv, dc + j);
+        if (cp) nn_v8_load(&cpv, cp + j);
+        dct = dcv + dhv * og * (1 - tcv * tcv);
+        out = dct * gg * ig * (1 - ig), nn_v8_store(g + j, &out);
+        out = dct * cpv * fg * (1 - fg), nn_v8_store(g + H + j, &out);
+        out = dct * ig * (1 - gg * gg), nn_v8_store(g + 2 * H + j, &out);
+        out = dhv * tcv * og * (1 - og), nn_v8_store(g + 3 * H + j, &out);
+        out = dct * fg, nn_v8_store(dc + j, &out);
+    }
+#endif
+    for (; j < H; j++) {
+        real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+        real tcv = tc[j], dhv = dh[j];
+        real dct = dc[j] + dhv * og * (1 - tcv * tcv);
+        real cprev = cp ? cp[j] : 0;
+        g[j] = dct * gg * ig * (1 - ig);
+        g[H + j] = dct * cprev * fg * (1 - fg);
+        g[2 * H + j] = dct * ig * (1 - gg * gg);
+        g[3 * H + j] = dhv * tcv * og * (1 - og);
+        dc[j] = dct * fg;
+    }
+}
+
 // gates (T,N,4H) in: input projections, out: [i f g o] activations; h, c, tc (T,N,H)
 void NN(lstm_forward)(real *h, real *c, real *tc, real *gates, const real *Wh, const int *n_active,
                       int T, int N, int H) {
@@ -86,21 +111,9 @@ void NN(lstm_backward)(real *gates, real *dWh, real *dh, real *dc, const real *h
         real *G = gates + (size_t)t * N * G4;
         const real *dht = dh + (size_t)t * N * H, *tct = tc + (size_t)t * N * H;
         const real *cp = c + (size_t)(t - 1) * N * H;
-        for (int r = 0; r < na; r++) {
-            real *g = G + r * G4;
-            for (int j = 0; j < H; j++) {
-                const size_t k = (size_t)r * H + j;
-                real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
-                real tcv = tct[k], dhv = dht[k];
-                real dct = dc[k] + dhv * og * (1 - tcv * tcv);
-                real cprev = t > 0 ? cp[k] : 0;
-                g[j] = dct * gg * ig * (1 - ig);
-                g[H + j] = dct * cprev * fg * (1 - fg);
-                g[2 * H + j] = dct * ig * (1 - gg * gg);
-                g[3 * H + j] = dhv * tcv * og * (1 - og);
-                dc[k] = dct * fg;
-            }
-        }
+        for (int r = 0; r < na; r++)
+            NN(lstm_cell_backward)(G + r * G4, t > 0 ? cp + (size_t)r * H : NULL,
+                                   tct + (size_t)r * H, dht + (size_t)r * H, dc + (size_t)r * H, H);
         if (t > 0) {
             const real *hp = h + (size_t)(t - 1) * N * H;
             real *dhp = dh + (size_t)(t - 1) * N * H;
