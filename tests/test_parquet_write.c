@@ -573,6 +573,29 @@ static void test_patterns(void) {
     tp_frame_free(f);
 }
 
+// row_group_rows = SIZE_MAX means one row group for everything (buffers grow with the data).
+static void test_one_rowgroup(void) {
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = SIZE_MAX;
+    tp_pq_writer *w = NULL;
+    const char *p = tp_test_path("one_rg.parquet");
+    CHECK_OK(tp_pq_writer_open(p, &o, &w));
+    if (!w) return;
+    tp_frame *parts[3];
+    for (int k = 0; k < 3; k++) {
+        parts[k] = types_frame(1000 + 500 * (size_t)k, 10 + (uint64_t)k);
+        CHECK_OK(tp_pq_writer_write(w, parts[k]));
+    }
+    CHECK_OK(tp_pq_writer_close(w));
+    check_roundtrip(p, (const tp_frame *const *)parts, 3);
+    tp_pq_reader *r = NULL;
+    CHECK_OK(tp_pq_open(p, &r));
+    CHECK(r && tp_pq_n_row_groups(r) == 1 && tp_pq_n_rows(r) == 4500);
+    tp_pq_close(r);
+    for (int k = 0; k < 3; k++) tp_frame_free(parts[k]);
+}
+
 // Zero columns (no frame written, or a frame without columns): refused, since readers refuse a
 // schema without columns; nothing is created.
 static void test_no_columns(void) {
@@ -676,6 +699,7 @@ void suite_parquet_write(void) {
     test_streaming();
     test_patterns();
     test_no_columns();
+    test_one_rowgroup();
     test_dict_fallback();
     test_atomic();
     test_seconds_overflow();

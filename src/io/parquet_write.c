@@ -488,15 +488,20 @@ static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, siz
     return TP_OK;
 }
 
-static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst, size_t rg_rows) {
+// Validity of rows [lo, hi) of src at buffered row dst. The bitmap appears with the first null
+// (earlier rows present) and grows as needed; new bytes start as all-present.
+static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
     const uint8_t *sv = tp_column_validity(src);
     if (!sv && !c->valid) return TP_OK;
-    if (!c->valid) {
-        size_t bytes = (rg_rows + 7) / 8;
-        c->valid = tp_malloc(bytes);
-        if (!c->valid) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
-        c->valid_cap = bytes;
-        memset(c->valid, 0xff, bytes);
+    size_t need = (dst + (hi - lo) + 7) / 8;
+    if (need > c->valid_cap) {
+        size_t cap = c->valid_cap ? c->valid_cap : 1024;
+        while (cap < need) cap *= 2;
+        uint8_t *p = tp_realloc(c->valid, cap);
+        if (!p) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory buffering '%s'", c->name);
+        memset(p + c->valid_cap, 0xff, cap - c->valid_cap);
+        c->valid = p;
+        c->valid_cap = cap;
     }
     for (size_t r = lo; r < hi; r++) bit_put(c->valid, dst + r - lo, sv ? bit_get(sv, r) : true);
     return TP_OK;
@@ -1213,7 +1218,7 @@ tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
             wcol *c = &w->cols[i];
             const tp_column *src = tp_frame_col(f, i);
             rc = fill_values(w, c, src, lo, lo + take, w->buffered);
-            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered, rg);
+            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered);
             if (rc != TP_OK) return writer_fail(w, rc);
         }
         w->buffered += take;
