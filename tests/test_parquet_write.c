@@ -676,6 +676,54 @@ static void test_atomic(void) {
     tp_frame_free(h);
 }
 
+// Every allocation of a write fails in turn: each attempt returns TP_ERR_NOMEM (never crashes or
+// leaks, which ASan checks) and leaves the existing destination as it was, until one succeeds.
+static void test_alloc_failures(void) {
+    const char *p = tp_test_path("oom.parquet");
+    CHECK_OK(tp_atomic_write(p, "original", 8));
+    tp_frame *parts[2] = {types_frame(300, 7), types_frame(40, 8)};
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = 128;
+    const char *meta[] = {"k", "v", NULL};
+    o.metadata = meta;
+    long n;
+    int failures = 0;
+    for (n = 1; n < 100000; n++) {
+        tp_alloc_fail_after(n);
+        tp_pq_writer *w = NULL;
+        tp_status rc = tp_pq_writer_open(p, &o, &w);
+        if (rc == TP_OK) rc = tp_pq_writer_write(w, parts[0]);
+        if (rc == TP_OK) rc = tp_pq_writer_write(w, parts[1]);
+        if (rc == TP_OK) {
+            rc = tp_pq_writer_close(w);
+        } else if (w) {
+            tp_pq_writer_abort(w);
+        }
+        tp_alloc_fail_after(0);
+        if (rc == TP_OK) break;
+        failures++;
+        if (rc != TP_ERR_NOMEM) {
+            CHECK_STATUS(rc, TP_ERR_NOMEM);
+            break;
+        }
+        size_t len = 0;
+        unsigned char *b = read_all(p, &len);
+        bool same = b && len == 8 && memcmp(b, "original", 8) == 0;
+        free(b);
+        if (!same) {
+            CHECK(same);
+            fprintf(stderr, "  allocation %ld failed: %s\n", n, tp_last_error());
+            break;
+        }
+    }
+    CHECK(failures > 50); /* the loop really went through many allocation sites */
+    CHECK(count_tmp_files(tp_test_tmpdir(), "oom.parquet") == 0);
+    check_roundtrip(p, (const tp_frame *const *)parts, 2);
+    tp_frame_free(parts[0]);
+    tp_frame_free(parts[1]);
+}
+
 static void test_seconds_overflow(void) {
     tp_frame *f = NULL;
     CHECK_OK(tp_frame_new(&f));
@@ -703,4 +751,5 @@ void suite_parquet_write(void) {
     test_dict_fallback();
     test_atomic();
     test_seconds_overflow();
+    test_alloc_failures();
 }
