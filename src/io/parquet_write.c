@@ -1026,6 +1026,12 @@ static void write_column_chunk(tp_tw *t, const wcol *c, const chunk_meta *m, int
     if (m->dict_page_offset >= 0) tp_tw_field_i64(t, 11, m->dict_page_offset);
     if (m->has_stats) {
         tp_tw_field_struct(t, 12);
+        // Legacy max/min (fields 1, 2) too where their old signed order is right, as Arrow does:
+        // readers predating min_value/max_value still prune on numeric columns.
+        if (m->has_minmax && !tp_dtype_is_string(c->type)) {
+            tp_tw_field_binary(t, 1, m->max, m->max_len);
+            tp_tw_field_binary(t, 2, m->min, m->min_len);
+        }
         tp_tw_field_i64(t, 3, m->null_count);
         if (m->has_minmax) {
             tp_tw_field_binary(t, 5, m->max, m->max_len);
