@@ -596,6 +596,31 @@ static void test_one_rowgroup(void) {
     for (int k = 0; k < 3; k++) tp_frame_free(parts[k]);
 }
 
+// Columns are encoded in parallel: the bytes must not depend on the thread count.
+static void test_threads_identical(void) {
+    tp_frame *f = types_frame(5000, 21);
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = 1500;
+    o.page_bytes = 4096;
+    int saved = tp_threads_default();
+    const char *names[] = {"thr1.parquet", "thr2.parquet", "thr5.parquet"};
+    const int counts[] = {1, 2, 5};
+    unsigned char *bytes[3] = {0};
+    size_t lens[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        tp_threads_set_default(counts[k]);
+        CHECK_OK(tp_pq_write_file(f, tp_test_path(names[k]), &o));
+        bytes[k] = read_all(tp_test_path(names[k]), &lens[k]);
+    }
+    tp_threads_set_default(saved);
+    for (int k = 1; k < 3; k++)
+        CHECK(bytes[0] && bytes[k] && lens[k] == lens[0] && memcmp(bytes[0], bytes[k], lens[0]) == 0);
+    check_roundtrip(tp_test_path("thr2.parquet"), (const tp_frame *const *)&f, 1);
+    for (int k = 0; k < 3; k++) free(bytes[k]);
+    tp_frame_free(f);
+}
+
 // Zero columns (no frame written, or a frame without columns): refused, since readers refuse a
 // schema without columns; nothing is created.
 static void test_no_columns(void) {
@@ -748,6 +773,7 @@ void suite_parquet_write(void) {
     test_patterns();
     test_no_columns();
     test_one_rowgroup();
+    test_threads_identical();
     test_dict_fallback();
     test_atomic();
     test_seconds_overflow();

@@ -278,6 +278,22 @@ typedef struct wcol {
     sdict dict;            /* strings */
 } wcol;
 
+// Per-thread encoding scratch, reused across pages and row groups.
+typedef struct scratch {
+    bytebuf page, comp, levels;
+    uint32_t *u32;
+    size_t u32_cap;
+    tp_tw tw;
+} scratch;
+
+static void scratch_free(scratch *s) {
+    bb_free(&s->page);
+    bb_free(&s->comp);
+    bb_free(&s->levels);
+    tp_free(s->u32);
+    tp_tw_free(&s->tw);
+}
+
 struct tp_pq_writer {
     tp_atomic_file af;
     char *path;            /* destination, for messages */
@@ -294,11 +310,11 @@ struct tp_pq_writer {
     int64_t total_rows;
     rowgroup_meta *rgs;
     size_t n_rgs, rgs_cap;
-    // scratch, reused across pages
-    bytebuf page, comp, levels;
-    uint32_t *u32;
-    size_t u32_cap;
-    tp_tw tw;
+    // column chunks are encoded in parallel into chunk_out[column], then written in order
+    scratch *scr;          /* one per worker */
+    int n_scr;
+    bytebuf *chunk_out;    /* n_cols */
+    tp_tw tw;              /* footer */
 };
 
 typedef struct colview {
@@ -331,14 +347,14 @@ static tp_status write_bytes(tp_pq_writer *w, const void *p, size_t n) {
     return TP_OK;
 }
 
-static tp_status ensure_u32(tp_pq_writer *w, size_t n) {
-    if (n <= w->u32_cap) return TP_OK;
-    size_t cap = w->u32_cap ? w->u32_cap : 1024;
+static tp_status ensure_u32(scratch *s, size_t n) {
+    if (n <= s->u32_cap) return TP_OK;
+    size_t cap = s->u32_cap ? s->u32_cap : 1024;
     while (cap < n) cap *= 2;
-    uint32_t *p = tp_realloc(w->u32, cap * sizeof *p);
+    uint32_t *p = tp_realloc(s->u32, cap * sizeof *p);
     if (!p) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
-    w->u32 = p;
-    w->u32_cap = cap;
+    s->u32 = p;
+    s->u32_cap = cap;
     return TP_OK;
 }
 
@@ -627,34 +643,34 @@ static tp_status compute_stats(const wcol *c, const colview *v, size_t n, chunk_
 
 // ---- pages ----
 
-// Compress (unless UNCOMPRESSED) the page body in w->page (the first `plain_prefix` bytes stay
-// uncompressed: v2 levels), encode the header in w->tw (already filled by the caller except sizes),
-// and write both.
-static tp_status emit_page(tp_pq_writer *w, int page_type, size_t plain_prefix, int32_t n_values,
+// Compress (unless UNCOMPRESSED) the page body in s->page (the first `plain_prefix` bytes stay
+// uncompressed: v2 levels), encode its header and append both to out. Offsets in m are relative
+// to the start of out until flush_rowgroup places the chunk in the file.
+static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int page_type, size_t plain_prefix, int32_t n_values,
                            int32_t n_nulls, int32_t n_rows, int encoding, int32_t dict_entries,
                            chunk_meta *m) {
     tp_status rc = TP_OK;
-    const uint8_t *body = w->page.p;
-    size_t ulen = w->page.len, clen = ulen;
+    const uint8_t *body = s->page.p;
+    size_t ulen = s->page.len, clen = ulen;
     if (w->opts.codec != TP_CODEC_UNCOMPRESSED) {
         size_t out_len = 0;
-        rc = tp_codec_compress(w->opts.codec, w->opts.level, w->page.p + plain_prefix,
-                               ulen - plain_prefix, &w->comp.p, &w->comp.cap, &out_len);
+        rc = tp_codec_compress(w->opts.codec, w->opts.level, s->page.p + plain_prefix,
+                               ulen - plain_prefix, &s->comp.p, &s->comp.cap, &out_len);
         if (rc != TP_OK) return tp_fail_context(rc, "writing '%s'", wpath(w));
         // comp = levels (uncompressed) + compressed values
         if (plain_prefix) {
-            w->comp.len = out_len;
-            rc = bb_reserve(&w->comp, plain_prefix);
+            s->comp.len = out_len;
+            rc = bb_reserve(&s->comp, plain_prefix);
             if (rc != TP_OK) return rc;
-            memmove(w->comp.p + plain_prefix, w->comp.p, out_len);
-            memcpy(w->comp.p, w->page.p, plain_prefix);
+            memmove(s->comp.p + plain_prefix, s->comp.p, out_len);
+            memcpy(s->comp.p, s->page.p, plain_prefix);
         }
-        body = w->comp.p;
+        body = s->comp.p;
         clen = plain_prefix + out_len;
     }
     if (ulen > INT32_MAX || clen > INT32_MAX)
         return tp_fail(TP_ERR_ARG, "writing '%s': a page of %zu bytes exceeds Parquet's 2 GiB limit", wpath(w), ulen);
-    tp_tw *t = &w->tw;
+    tp_tw *t = &s->tw;
     tp_tw_reset(t);
     tp_tw_field_i32(t, 1, page_type);
     tp_tw_field_i32(t, 2, (int32_t)ulen);
@@ -685,57 +701,60 @@ static tp_status emit_page(tp_pq_writer *w, int page_type, size_t plain_prefix, 
     tp_tw_struct_end(t);
     rc = tp_tw_status(t);
     if (rc != TP_OK) return rc;
-    if (page_type == PAGE_DICTIONARY) m->dict_page_offset = (int64_t)w->offset;
-    else if (m->data_page_offset < 0) m->data_page_offset = (int64_t)w->offset;
-    rc = write_bytes(w, t->buf, t->len);
-    if (rc == TP_OK) rc = write_bytes(w, body, clen);
+    if (page_type == PAGE_DICTIONARY) m->dict_page_offset = (int64_t)out->len;
+    else if (m->data_page_offset < 0) m->data_page_offset = (int64_t)out->len;
+    rc = bb_reserve(out, t->len + clen);
+    if (rc != TP_OK) return rc;
+    memcpy(out->p + out->len, t->buf, t->len);
+    memcpy(out->p + out->len + t->len, body, clen);
+    out->len += t->len + clen;
     m->total_uncompressed += (int64_t)(t->len + ulen);
     m->total_compressed += (int64_t)(t->len + clen);
     return rc;
 }
 
-// Definition levels of rows [r0, r1) into w->levels as an RLE/bit-packed hybrid run (width 1).
-static tp_status encode_levels(tp_pq_writer *w, const colview *v, size_t r0, size_t r1, size_t *nulls) {
+// Definition levels of rows [r0, r1) into s->levels as an RLE/bit-packed hybrid run (width 1).
+static tp_status encode_levels(scratch *s, const colview *v, size_t r0, size_t r1, size_t *nulls) {
     tp_status rc = TP_OK;
     size_t n = r1 - r0, nn = 0;
-    w->levels.len = 0;
+    s->levels.len = 0;
     if (v->valid) {
-        rc = ensure_u32(w, n);
+        rc = ensure_u32(s, n);
         if (rc != TP_OK) return rc;
         for (size_t r = r0; r < r1; r++) {
             uint32_t d = bit_get(v->valid, v->bit0 + r);
-            w->u32[r - r0] = d;
+            s->u32[r - r0] = d;
             nn += !d;
         }
     }
     *nulls = nn;
     if (!nn) { /* one RLE run of 1s */
-        rc = bb_reserve(&w->levels, 16);
+        rc = bb_reserve(&s->levels, 16);
         if (rc != TP_OK) return rc;
-        put_varint(&w->levels, (uint64_t)n << 1);
-        w->levels.p[w->levels.len++] = 1;
+        put_varint(&s->levels, (uint64_t)n << 1);
+        s->levels.p[s->levels.len++] = 1;
         return TP_OK;
     }
-    return rle_encode(&w->levels, w->u32, n, 1);
+    return rle_encode(&s->levels, s->u32, n, 1);
 }
 
-// Values of present rows in [r0, r1) appended to w->page.
-static tp_status encode_values(tp_pq_writer *w, const wcol *c, const colview *v, size_t r0, size_t r1,
+// Values of present rows in [r0, r1) appended to s->page.
+static tp_status encode_values(scratch *s, const wcol *c, const colview *v, size_t r0, size_t r1,
                                size_t nulls, bool dict, int dict_bw) {
     tp_status rc = TP_OK;
-    bytebuf *b = &w->page;
+    bytebuf *b = &s->page;
     size_t n = r1 - r0, np = n - nulls;
     if (dict) {
         const int32_t *x = (const int32_t *)v->vals;
-        rc = ensure_u32(w, np);
+        rc = ensure_u32(s, np);
         if (rc != TP_OK) return rc;
         size_t k = 0;
         for (size_t r = r0; r < r1; r++)
-            if (PRESENT(v, r)) w->u32[k++] = (uint32_t)x[r];
+            if (PRESENT(v, r)) s->u32[k++] = (uint32_t)x[r];
         rc = bb_reserve(b, 1);
         if (rc != TP_OK) return rc;
         b->p[b->len++] = (uint8_t)dict_bw;
-        return rle_encode(b, w->u32, np, dict_bw);
+        return rle_encode(b, s->u32, np, dict_bw);
     }
     if (tp_dtype_is_string(c->type)) {
         const int32_t *x = (const int32_t *)v->vals;
@@ -817,7 +836,10 @@ static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, s
     return n - r0 < rows ? n : r0 + rows;
 }
 
-static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t n, chunk_meta *m) {
+// Encode one column chunk (dictionary page, data pages) into out. Runs on a worker thread: it
+// touches only this column's state, s and out.
+static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const colview *v, size_t n,
+                             chunk_meta *m, bytebuf *out) {
     tp_status rc = TP_OK;
     m->dict_page_offset = -1;
     m->data_page_offset = -1;
@@ -837,15 +859,15 @@ static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t 
     if (dict && dict_bw == 0) dict_bw = 1;
     m->dict_encoded = dict;
     if (dict) { /* PLAIN dictionary page: the used subset of the frames' dictionaries */
-        w->page.len = 0;
-        rc = bb_reserve(&w->page, d->pool_len + 4 * d->n);
+        s->page.len = 0;
+        rc = bb_reserve(&s->page, d->pool_len + 4 * d->n);
         if (rc != TP_OK) return rc;
         for (size_t e = 0; e < d->n; e++) {
-            put_u32le(&w->page, d->len[e]);
-            memcpy(w->page.p + w->page.len, d->pool + d->off[e], d->len[e]);
-            w->page.len += d->len[e];
+            put_u32le(&s->page, d->len[e]);
+            memcpy(s->page.p + s->page.len, d->pool + d->off[e], d->len[e]);
+            s->page.len += d->len[e];
         }
-        rc = emit_page(w, PAGE_DICTIONARY, 0, 0, 0, 0, ENC_PLAIN, (int32_t)d->n, m);
+        rc = emit_page(w, s, out, PAGE_DICTIONARY, 0, 0, 0, 0, ENC_PLAIN, (int32_t)d->n, m);
         if (rc != TP_OK) return rc;
     }
     int enc = dict ? ENC_RLE_DICTIONARY : ENC_PLAIN;
@@ -854,18 +876,18 @@ static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t 
     do { /* a 0-row chunk still gets one (empty) data page */
         size_t r1 = page_end(w, c, v, r0, n, dict, dict_bw);
         size_t pn = 0;
-        rc = encode_levels(w, v, r0, r1, &pn);
+        rc = encode_levels(s, v, r0, r1, &pn);
         if (rc != TP_OK) return rc;
-        w->page.len = 0;
-        size_t lv = w->levels.len;
-        rc = bb_reserve(&w->page, lv + 4);
+        s->page.len = 0;
+        size_t lv = s->levels.len;
+        rc = bb_reserve(&s->page, lv + 4);
         if (rc != TP_OK) return rc;
-        if (!v2) put_u32le(&w->page, (uint32_t)lv);
-        memcpy(w->page.p + w->page.len, w->levels.p, lv);
-        w->page.len += lv;
-        rc = encode_values(w, c, v, r0, r1, pn, dict, dict_bw);
+        if (!v2) put_u32le(&s->page, (uint32_t)lv);
+        memcpy(s->page.p + s->page.len, s->levels.p, lv);
+        s->page.len += lv;
+        rc = encode_values(s, c, v, r0, r1, pn, dict, dict_bw);
         if (rc != TP_OK) return rc;
-        rc = emit_page(w, v2 ? PAGE_DATA_V2 : PAGE_DATA, v2 ? lv : 0, (int32_t)(r1 - r0),
+        rc = emit_page(w, s, out, v2 ? PAGE_DATA_V2 : PAGE_DATA, v2 ? lv : 0, (int32_t)(r1 - r0),
                        (int32_t)pn, (int32_t)(r1 - r0), enc, 0, m);
         if (rc != TP_OK) return rc;
         r0 = r1;
@@ -890,7 +912,36 @@ static tp_status add_rowgroup(tp_pq_writer *w, rowgroup_meta **out) {
     return TP_OK;
 }
 
-// Write one row group of n rows from the given column views, then reset the buffers.
+typedef struct encode_job {
+    tp_pq_writer *w;
+    const colview *views;
+    size_t n;              /* rows */
+    rowgroup_meta *rg;
+    size_t next;           /* next column to take (atomic) */
+    int failed;            /* a column failed: the others stop early (atomic) */
+} encode_job;
+
+// A worker: takes columns one at a time (dynamic, so one wide column does not hold up a fixed
+// share of the others). Each chunk depends on its column alone, so the bytes do not depend on
+// the thread count.
+static tp_status encode_worker(void *ctx, size_t lo, size_t hi, int tid) {
+    encode_job *job = ctx;
+    tp_pq_writer *w = job->w;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->n_cols || __atomic_load_n(&job->failed, __ATOMIC_RELAXED)) return TP_OK;
+        w->chunk_out[i].len = 0;
+        tp_status rc = write_chunk(w, &w->scr[tid], &w->cols[i], &job->views[i], job->n,
+                                   &job->rg->cols[i], &w->chunk_out[i]);
+        if (rc != TP_OK) {
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name, w->n_rgs - 1);
+        }
+    }
+}
+
+// Write one row group of n rows from the given column views, then reset the buffers. Columns are
+// encoded and compressed in parallel (tp_threads_default() workers), then written in order.
 static tp_status flush_rowgroup(tp_pq_writer *w, const colview *views, size_t n) {
     tp_status rc = TP_OK;
     if (n == 0) return TP_OK;
@@ -899,11 +950,32 @@ static tp_status flush_rowgroup(tp_pq_writer *w, const colview *views, size_t n)
     if (rc != TP_OK) return rc;
     rg->num_rows = (int64_t)n;
     rg->file_offset = (int64_t)w->offset;
+    if (!w->chunk_out) {
+        w->chunk_out = tp_calloc(w->n_cols, sizeof *w->chunk_out);
+        if (!w->chunk_out) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    int nt = tp_threads_default();
+    if (nt < 1) nt = 1;
+    if ((size_t)nt > w->n_cols) nt = (int)w->n_cols;
+    if (nt > w->n_scr) {
+        scratch *sc = tp_realloc(w->scr, (size_t)nt * sizeof *sc);
+        if (!sc) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
+        memset(sc + w->n_scr, 0, (size_t)(nt - w->n_scr) * sizeof *sc);
+        w->scr = sc;
+        w->n_scr = nt;
+    }
+    encode_job job = {w, views, n, rg, 0, 0};
+    rc = tp_parallel_for((size_t)nt, nt, encode_worker, &job);
+    if (rc != TP_OK) return rc;
     for (size_t i = 0; i < w->n_cols; i++) {
-        rc = write_chunk(w, &w->cols[i], &views[i], n, &rg->cols[i]);
-        if (rc != TP_OK) return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name, w->n_rgs - 1);
-        rg->total_byte_size += rg->cols[i].total_uncompressed;
-        rg->total_compressed += rg->cols[i].total_compressed;
+        chunk_meta *m = &rg->cols[i];
+        int64_t base = (int64_t)w->offset;
+        m->data_page_offset += base;
+        if (m->dict_page_offset >= 0) m->dict_page_offset += base;
+        rc = write_bytes(w, w->chunk_out[i].p, w->chunk_out[i].len);
+        if (rc != TP_OK) return rc;
+        rg->total_byte_size += m->total_uncompressed;
+        rg->total_compressed += m->total_compressed;
     }
     w->total_rows += (int64_t)n;
     for (size_t i = 0; i < w->n_cols; i++) {
@@ -1120,10 +1192,11 @@ static void writer_free(tp_pq_writer *w) {
     for (size_t k = 0; k < 2 * w->n_kv; k++) tp_free(w->kv[k]);
     tp_free(w->kv);
     tp_free(w->path);
-    bb_free(&w->page);
-    bb_free(&w->comp);
-    bb_free(&w->levels);
-    tp_free(w->u32);
+    for (int k = 0; k < w->n_scr; k++) scratch_free(&w->scr[k]);
+    tp_free(w->scr);
+    if (w->chunk_out)
+        for (size_t i = 0; i < w->n_cols; i++) bb_free(&w->chunk_out[i]);
+    tp_free(w->chunk_out);
     tp_tw_free(&w->tw);
     tp_free(w);
 }
