@@ -12,12 +12,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#define CHECK_TP(call)                                                                   \
-    do {                                                                                 \
-        if ((call) != TP_OK) {                                                           \
-            fprintf(stderr, "parquet_write_bench: %s: %s\n", #call, tp_last_error());    \
-            exit(1);                                                                     \
-        }                                                                                \
+#define CHECK_TP(call)                                                                             \
+    do {                                                                                           \
+        if ((call) != TP_OK) {                                                                     \
+            fprintf(stderr, "parquet_write_bench: %s: %s\n", #call, tp_last_error());              \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 // Rows [lo, lo + n) of the table as a new frame.
@@ -93,15 +93,18 @@ int main(int argc, char **argv) {
         struct stat st;
         stat(path, &st);
         printf("{\"writer\":\"touchpoint-stream\",\"codec\":\"zstd\",\"rows\":%zu,\"seconds\":%.4f,"
-               "\"rows_per_s\":%.0f,\"in_mb_per_s\":%.1f,\"file_bytes\":%lld,\"max_rss_mb\":%ld,\"path\":\"%s\"}\n",
-               n, dt, (double)n / dt, in_bytes / dt / 1e6, (long long)st.st_size, max_rss_mb(), path);
+               "\"rows_per_s\":%.0f,\"in_mb_per_s\":%.1f,\"file_bytes\":%lld,\"max_rss_mb\":%ld,"
+               "\"path\":\"%s\"}\n",
+               n, dt, (double)n / dt, in_bytes / dt / 1e6, (long long)st.st_size, max_rss_mb(),
+               path);
         return 0;
     }
     tp_frame *f = make_rows(0, n);
     const struct {
         const char *name;
         tp_codec codec;
-    } codecs[] = {{"zstd", TP_CODEC_ZSTD}, {"snappy", TP_CODEC_SNAPPY}, {"none", TP_CODEC_UNCOMPRESSED}};
+    } codecs[] = {
+        {"zstd", TP_CODEC_ZSTD}, {"snappy", TP_CODEC_SNAPPY}, {"none", TP_CODEC_UNCOMPRESSED}};
     for (size_t k = 0; k < sizeof codecs / sizeof *codecs; k++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/touchpoint_%s.parquet", dir, codecs[k].name);

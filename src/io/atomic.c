@@ -78,8 +78,8 @@ tp_status tp_atomic_commit(tp_atomic_file *af) {
     if (fclose(af->fp) != 0 && !err) err = errno;
     af->fp = NULL;
     if (err) {
-        rc = tp_fail(err == ENOMEM ? TP_ERR_NOMEM : TP_ERR_IO, "cannot write '%s': %s", af->tmp_path,
-                     strerror(err));
+        rc = tp_fail(err == ENOMEM ? TP_ERR_NOMEM : TP_ERR_IO, "cannot write '%s': %s",
+                     af->tmp_path, strerror(err));
         unlink(af->tmp_path);
         goto done;
     }

@@ -1,8 +1,9 @@
 /* parquet_write.c: the streaming Parquet writer. Frames are buffered into row groups of
  * opts.row_group_rows; each column chunk is an optional PLAIN dictionary page (strings, whose frame
  * codes are remapped to the chunk's used subset) plus data pages (v1 or v2) with RLE/bit-packed
- * definition levels, compressed per page; the footer (FileMetaData, Thrift compact) ends the file.
- * All columns are OPTIONAL so later batches may hold nulls. Output is atomic (io.h). */
+ * definition levels, compressed per page, the chunks of a row group encoded in parallel; the footer
+ * (FileMetaData, Thrift compact) ends the file. All columns are OPTIONAL so later batches may hold
+ * nulls. Output is atomic (io.h). Spec: apache/parquet-format (parquet.thrift, Encodings.md). */
 #include "io/codec.h"
 #include "io/thrift_write.h"
 #include "touchpoint/io.h"
@@ -71,7 +72,7 @@ static inline bool bit_get(const uint8_t *bm, size_t i) {
 }
 static inline void bit_put(uint8_t *bm, size_t i, bool v) {
     if (v) bm[i >> 3] |= (uint8_t)(1u << (i & 7));
-    else bm[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    else bm[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 // ---- RLE / bit-packed hybrid (Parquet Encodings.md) ----
@@ -150,16 +151,16 @@ static int bit_width(uint32_t max) {
 // ---- per-chunk string dictionary: the used subset of the frames' dictionaries ----
 
 typedef struct sdict {
-    uint8_t *pool;            /* entry bytes back to back */
+    uint8_t *pool; /* entry bytes back to back */
     size_t pool_len, pool_cap;
-    size_t *off;              /* entry start in pool */
-    uint32_t *len;            /* entry length */
-    uint64_t *hash;           /* entry hash (for rehashing) */
-    size_t n, cap;            /* entries */
-    int32_t *slots;           /* open addressing: entry index or -1 */
-    size_t n_slots;           /* power of two */
+    size_t *off;    /* entry start in pool */
+    uint32_t *len;  /* entry length */
+    uint64_t *hash; /* entry hash (for rehashing) */
+    size_t n, cap;  /* entries */
+    int32_t *slots; /* open addressing: entry index or -1 */
+    size_t n_slots; /* power of two */
     // remap cache: source-dictionary code -> entry, valid when gen matches
-    tp_strdict *src;          /* referenced */
+    tp_strdict *src; /* referenced */
     int32_t *cache;
     uint32_t *cache_gen;
     size_t cache_cap;
@@ -268,14 +269,14 @@ typedef struct rowgroup_meta {
 typedef struct wcol {
     char *name;
     tp_dtype type;
-    tp_time_unit unit;     /* frame unit */
-    bool seconds;          /* frame holds seconds: written as millis (Parquet has no seconds) */
-    size_t elem;           /* bytes per buffered value */
-    uint8_t *vals;         /* buffered values (strings: chunk dictionary entries) */
-    size_t vals_cap;       /* rows */
-    uint8_t *valid;        /* buffered validity bitmap, NULL while no null was buffered */
-    size_t valid_cap;      /* bytes */
-    sdict dict;            /* strings */
+    tp_time_unit unit; /* frame unit */
+    bool seconds;      /* frame holds seconds: written as millis (Parquet has no seconds) */
+    size_t elem;       /* bytes per buffered value */
+    uint8_t *vals;     /* buffered values (strings: chunk dictionary entries) */
+    size_t vals_cap;   /* rows */
+    uint8_t *valid;    /* buffered validity bitmap, NULL while no null was buffered */
+    size_t valid_cap;  /* bytes */
+    sdict dict;        /* strings */
 } wcol;
 
 // Per-thread encoding scratch, reused across pages and row groups.
@@ -296,31 +297,31 @@ static void scratch_free(scratch *s) {
 
 struct tp_pq_writer {
     tp_atomic_file af;
-    char *path;            /* destination, for messages */
+    char *path; /* destination, for messages */
     tp_pq_write_opts opts;
-    char **kv;             /* key, value, ... copies */
-    size_t n_kv;           /* pairs */
+    char **kv;   /* key, value, ... copies */
+    size_t n_kv; /* pairs */
     bool failed;
     tp_status fail_rc;
-    uint64_t offset;       /* bytes written so far */
+    uint64_t offset; /* bytes written so far */
     bool have_schema;
     size_t n_cols;
     wcol *cols;
-    size_t buffered;       /* rows buffered for the current row group */
+    size_t buffered; /* rows buffered for the current row group */
     int64_t total_rows;
     rowgroup_meta *rgs;
     size_t n_rgs, rgs_cap;
     // column chunks are encoded in parallel into chunk_out[column], then written in order
-    scratch *scr;          /* one per worker */
+    scratch *scr; /* one per worker */
     int n_scr;
-    bytebuf *chunk_out;    /* n_cols */
-    tp_tw tw;              /* footer */
+    bytebuf *chunk_out; /* n_cols */
+    tp_tw tw;           /* footer */
 };
 
 typedef struct colview {
-    const void *vals;      /* row 0 of the row group; strings: int32 chunk-dictionary entries */
-    const uint8_t *valid;  /* NULL = no nulls */
-    size_t bit0;           /* bit of row 0 in valid */
+    const void *vals;     /* row 0 of the row group; strings: int32 chunk-dictionary entries */
+    const uint8_t *valid; /* NULL = no nulls */
+    size_t bit0;          /* bit of row 0 in valid */
 } colview;
 
 void tp_pq_write_opts_default(tp_pq_write_opts *o) {
@@ -408,8 +409,9 @@ static tp_status check_schema(const tp_pq_writer *w, const tp_frame *f) {
                            wpath(w), i, tp_column_name(c), wc->name);
         if (tp_column_type(c) != wc->type ||
             (wc->type == TP_DTYPE_TIMESTAMP && tp_column_unit(c) != wc->unit))
-            return tp_fail(TP_ERR_SHAPE, "writing '%s': column '%s' changed type from the first frame",
-                           wpath(w), wc->name);
+            return tp_fail(TP_ERR_SHAPE,
+                           "writing '%s': column '%s' changed type from the first frame", wpath(w),
+                           wc->name);
     }
     return TP_OK;
 }
@@ -433,7 +435,9 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
     tp_status rc = TP_OK;
     sdict *d = &c->dict;
     tp_strdict *sd = tp_column_dict(src);
-    if (!sd) return tp_fail(TP_ERR_ARG, "writing '%s': string column '%s' has no dictionary", wpath(w), c->name);
+    if (!sd)
+        return tp_fail(TP_ERR_ARG, "writing '%s': string column '%s' has no dictionary", wpath(w),
+                       c->name);
     if (sd != d->src) {
         tp_strdict_unref(d->src);
         d->src = tp_strdict_ref(sd);
@@ -462,8 +466,10 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
         }
         int32_t s = codes[r];
         if (s < 0 || (size_t)s >= dn)
-            return tp_fail(TP_ERR_ARG, "writing '%s': column '%s' row %zu: string code %d outside its dictionary of %zu",
-                           wpath(w), c->name, r, s, dn);
+            return tp_fail(
+                TP_ERR_ARG,
+                "writing '%s': column '%s' row %zu: string code %d outside its dictionary of %zu",
+                wpath(w), c->name, r, s, dn);
         if (d->cache_gen[s] == gen) {
             out[r - lo] = d->cache[s];
             continue;
@@ -481,7 +487,8 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
 }
 
 // Copy (or convert) values of rows [lo, hi) of src into the column buffer at row dst.
-static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
+static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, size_t lo, size_t hi,
+                             size_t dst) {
     tp_status rc = ensure_vals(c, dst + (hi - lo));
     if (rc != TP_OK) return rc;
     if (tp_dtype_is_string(c->type))
@@ -494,13 +501,16 @@ static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, siz
             int64_t v = s[r];
             if (valid && !bit_get(valid, r)) v = 0;
             if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
-                return tp_fail(TP_ERR_ARG, "writing '%s': column '%s' row %zu: timestamp %lld s overflows milliseconds",
-                               wpath(w), c->name, r, (long long)v);
+                return tp_fail(
+                    TP_ERR_ARG,
+                    "writing '%s': column '%s' row %zu: timestamp %lld s overflows milliseconds",
+                    wpath(w), c->name, r, (long long)v);
             o[r - lo] = v * 1000;
         }
         return TP_OK;
     }
-    memcpy(c->vals + dst * c->elem, (const uint8_t *)tp_column_cdata(src) + lo * c->elem, (hi - lo) * c->elem);
+    memcpy(c->vals + dst * c->elem, (const uint8_t *)tp_column_cdata(src) + lo * c->elem,
+           (hi - lo) * c->elem);
     return TP_OK;
 }
 
@@ -514,7 +524,8 @@ static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t 
         size_t cap = c->valid_cap ? c->valid_cap : 1024;
         while (cap < need) cap *= 2;
         uint8_t *p = tp_realloc(c->valid, cap);
-        if (!p) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory buffering '%s'", c->name);
+        if (!p)
+            return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory buffering '%s'", c->name);
         memset(p + c->valid_cap, 0xff, cap - c->valid_cap);
         c->valid = p;
         c->valid_cap = cap;
@@ -525,7 +536,8 @@ static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t 
 
 // ---- statistics ----
 
-static tp_status set_minmax(chunk_meta *m, const void *mn, size_t mn_len, const void *mx, size_t mx_len) {
+static tp_status set_minmax(chunk_meta *m, const void *mn, size_t mn_len, const void *mx,
+                            size_t mx_len) {
     m->min = tp_malloc(mn_len ? mn_len : 1);
     m->max = tp_malloc(mx_len ? mx_len : 1);
     if (!m->min || !m->max) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
@@ -631,8 +643,10 @@ static tp_status compute_stats(const wcol *c, const colview *v, size_t n, chunk_
         if (d->n == 0) return TP_OK;
         size_t lo = 0, hi = 0;
         for (size_t e = 1; e < d->n; e++) {
-            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[lo], d->len[lo]) < 0) lo = e;
-            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[hi], d->len[hi]) > 0) hi = e;
+            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[lo], d->len[lo]) < 0)
+                lo = e;
+            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[hi], d->len[hi]) > 0)
+                hi = e;
         }
         if (d->len[lo] > STATS_MAX_BYTES || d->len[hi] > STATS_MAX_BYTES) return TP_OK;
         return set_minmax(m, d->pool + d->off[lo], d->len[lo], d->pool + d->off[hi], d->len[hi]);
@@ -646,9 +660,9 @@ static tp_status compute_stats(const wcol *c, const colview *v, size_t n, chunk_
 // Compress (unless UNCOMPRESSED) the page body in s->page (the first `plain_prefix` bytes stay
 // uncompressed: v2 levels), encode its header and append both to out. Offsets in m are relative
 // to the start of out until flush_rowgroup places the chunk in the file.
-static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int page_type, size_t plain_prefix, int32_t n_values,
-                           int32_t n_nulls, int32_t n_rows, int encoding, int32_t dict_entries,
-                           chunk_meta *m) {
+static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int page_type,
+                           size_t plain_prefix, int32_t n_values, int32_t n_nulls, int32_t n_rows,
+                           int encoding, int32_t dict_entries, chunk_meta *m) {
     tp_status rc = TP_OK;
     const uint8_t *body = s->page.p;
     size_t ulen = s->page.len, clen = ulen;
@@ -669,7 +683,9 @@ static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int 
         clen = plain_prefix + out_len;
     }
     if (ulen > INT32_MAX || clen > INT32_MAX)
-        return tp_fail(TP_ERR_ARG, "writing '%s': a page of %zu bytes exceeds Parquet's 2 GiB limit", wpath(w), ulen);
+        return tp_fail(TP_ERR_ARG,
+                       "writing '%s': a page of %zu bytes exceeds Parquet's 2 GiB limit", wpath(w),
+                       ulen);
     tp_tw *t = &s->tw;
     tp_tw_reset(t);
     tp_tw_field_i32(t, 1, page_type);
@@ -816,7 +832,7 @@ static tp_status encode_values(scratch *s, const wcol *c, const colview *v, size
     return TP_OK;
 }
 
-// Rows of the page starting at r0 (at least one): fixed-width types by count, plain strings by bytes.
+// Rows of the page from r0 (at least one): fixed-width types by count, plain strings by bytes.
 static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, size_t r0, size_t n,
                        bool dict, int dict_bw) {
     size_t target = w->opts.page_bytes ? w->opts.page_bytes : 1;
@@ -915,10 +931,10 @@ static tp_status add_rowgroup(tp_pq_writer *w, rowgroup_meta **out) {
 typedef struct encode_job {
     tp_pq_writer *w;
     const colview *views;
-    size_t n;              /* rows */
+    size_t n; /* rows */
     rowgroup_meta *rg;
-    size_t next;           /* next column to take (atomic) */
-    int failed;            /* a column failed: the others stop early (atomic) */
+    size_t next; /* next column to take (atomic) */
+    int failed;  /* a column failed: the others stop early (atomic) */
 } encode_job;
 
 // A worker: takes columns one at a time (dynamic, so one wide column does not hold up a fixed
@@ -935,7 +951,8 @@ static tp_status encode_worker(void *ctx, size_t lo, size_t hi, int tid) {
                                    &job->rg->cols[i], &w->chunk_out[i]);
         if (rc != TP_OK) {
             __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
-            return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name, w->n_rgs - 1);
+            return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name,
+                                   w->n_rgs - 1);
         }
     }
 }
@@ -1056,7 +1073,7 @@ static void write_schema_element(tp_tw *t, const wcol *c) {
         if (u == TP_UNIT_MILLIS) tp_tw_field_i32(t, 6, CT_TIMESTAMP_MILLIS);
         if (u == TP_UNIT_MICROS) tp_tw_field_i32(t, 6, CT_TIMESTAMP_MICROS);
         tp_tw_field_struct(t, 10);
-        tp_tw_field_struct(t, 8); /* TIMESTAMP */
+        tp_tw_field_struct(t, 8);     /* TIMESTAMP */
         tp_tw_field_bool(t, 1, true); /* isAdjustedToUTC */
         tp_tw_field_struct(t, 2);     /* unit: TimeUnit union */
         tp_tw_field_struct(t, u == TP_UNIT_MILLIS ? 1 : u == TP_UNIT_MICROS ? 2 : 3);
@@ -1065,8 +1082,7 @@ static void write_schema_element(tp_tw *t, const wcol *c) {
         tp_tw_struct_end(t);
         tp_tw_struct_end(t);
         break;
-    default:
-        break;
+    default: break;
     }
     tp_tw_struct_end(t);
 }
@@ -1132,7 +1148,8 @@ static tp_status write_footer(tp_pq_writer *w) {
         const rowgroup_meta *rg = &w->rgs[g];
         tp_tw_struct_begin(t);
         tp_tw_field_list(t, 1, TP_TT_STRUCT, w->n_cols);
-        for (size_t i = 0; i < w->n_cols; i++) write_column_chunk(t, &w->cols[i], &rg->cols[i], (int)w->opts.codec);
+        for (size_t i = 0; i < w->n_cols; i++)
+            write_column_chunk(t, &w->cols[i], &rg->cols[i], (int)w->opts.codec);
         tp_tw_field_i64(t, 2, rg->total_byte_size);
         tp_tw_field_i64(t, 3, rg->num_rows);
         tp_tw_field_i64(t, 5, rg->file_offset);
@@ -1150,7 +1167,8 @@ static tp_status write_footer(tp_pq_writer *w) {
         }
     }
     tp_tw_field_string(t, 6, "touchpoint " TP_VERSION);
-    tp_tw_field_list(t, 7, TP_TT_STRUCT, w->n_cols); /* column_orders: TYPE_ORDER for every column */
+    // column_orders: TYPE_ORDER for every column (readers then trust min_value/max_value)
+    tp_tw_field_list(t, 7, TP_TT_STRUCT, w->n_cols);
     for (size_t i = 0; i < w->n_cols; i++) {
         tp_tw_struct_begin(t);
         tp_tw_field_struct(t, 1);
@@ -1229,15 +1247,21 @@ tp_status tp_pq_writer_open(const char *path, const tp_pq_write_opts *opts, tp_p
     if (w->opts.page_bytes == 0) w->opts.page_bytes = 1 << 20;
     if (w->opts.page_version == 0) w->opts.page_version = 1;
     if (w->opts.page_version != 1 && w->opts.page_version != 2) {
-        rc = tp_fail(TP_ERR_ARG, "writing '%s': page_version must be 1 or 2, not %d", path, w->opts.page_version);
+        rc = tp_fail(TP_ERR_ARG, "writing '%s': page_version must be 1 or 2, not %d", path,
+                     w->opts.page_version);
         goto done;
     }
     switch (w->opts.codec) {
-    case TP_CODEC_UNCOMPRESSED: case TP_CODEC_SNAPPY: case TP_CODEC_GZIP: case TP_CODEC_BROTLI:
-    case TP_CODEC_ZSTD: case TP_CODEC_LZ4_RAW:
-        break;
+    case TP_CODEC_UNCOMPRESSED:
+    case TP_CODEC_SNAPPY:
+    case TP_CODEC_GZIP:
+    case TP_CODEC_BROTLI:
+    case TP_CODEC_ZSTD:
+    case TP_CODEC_LZ4_RAW: break;
     default:
-        rc = tp_fail(TP_ERR_UNSUPPORTED, "writing '%s': codec %d is not supported for writing (use zstd, snappy, gzip, brotli, lz4_raw or none)",
+        rc = tp_fail(TP_ERR_UNSUPPORTED,
+                     "writing '%s': codec %d is not supported for writing (use zstd, snappy, gzip, "
+                     "brotli, lz4_raw or none)",
                      path, (int)w->opts.codec);
         goto done;
     }
@@ -1245,7 +1269,8 @@ tp_status tp_pq_writer_open(const char *path, const tp_pq_write_opts *opts, tp_p
         size_t n = 0;
         while (opts->metadata[2 * n]) {
             if (!opts->metadata[2 * n + 1]) {
-                rc = tp_fail(TP_ERR_ARG, "writing '%s': metadata key '%s' has no value", path, opts->metadata[2 * n]);
+                rc = tp_fail(TP_ERR_ARG, "writing '%s': metadata key '%s' has no value", path,
+                             opts->metadata[2 * n]);
                 goto done;
             }
             n++;
@@ -1314,12 +1339,15 @@ tp_status tp_pq_writer_close(tp_pq_writer *w) {
     tp_status rc = TP_OK;
     if (!w) return tp_fail(TP_ERR_ARG, "parquet writer: close of NULL writer");
     if (w->failed) {
-        rc = tp_fail(w->fail_rc, "writing '%s': an earlier write failed; nothing was written", wpath(w));
+        rc = tp_fail(w->fail_rc, "writing '%s': an earlier write failed; nothing was written",
+                     wpath(w));
         goto done;
     }
     if (w->n_cols == 0) { /* readers (DuckDB, Arrow) refuse a schema without columns */
-        rc = tp_fail(TP_ERR_ARG, "writing '%s': no columns to write (write a frame with its columns, "
-                     "even with 0 rows)", wpath(w));
+        rc = tp_fail(TP_ERR_ARG,
+                     "writing '%s': no columns to write (write a frame with its columns, "
+                     "even with 0 rows)",
+                     wpath(w));
         tp_atomic_abort(&w->af);
         goto done;
     }
