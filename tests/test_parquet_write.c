@@ -373,7 +373,8 @@ static void test_page_bytes(void) {
         'P', 'A', 'R', '1',
         0x15, 0x00,                   /* type DATA_PAGE */
         0x15, 0x1c, 0x15, 0x1c,       /* uncompressed = compressed = 14 bytes */
-        0x2c,                         /* field 5: DataPageHeader */
+        0x15, 0xac, 0xb1, 0xd7, 0xf6, 0x09, /* crc 0x4f6aec56 (zlib.crc32 of the 14 bytes below) */
+        0x1c,                         /* field 5 (delta 1): DataPageHeader */
         0x15, 0x06, 0x15, 0x00,       /* 3 values, PLAIN */
         0x15, 0x06, 0x15, 0x06, 0x00, /* levels RLE, RLE */
         0x00,
@@ -383,6 +384,18 @@ static void test_page_bytes(void) {
     };
     CHECK(b && n > sizeof want);
     if (b && n > sizeof want) CHECK(memcmp(b, want, sizeof want) == 0);
+    // our reader verifies the CRC: a flipped value byte is refused, not misread
+    tp_frame *got = NULL;
+    CHECK_OK(tp_pq_read_file(p, NULL, 0, &got));
+    tp_frame_free(got);
+    got = NULL;
+    if (b && n > sizeof want) {
+        b[sizeof want - 4] ^= 0x01; /* 3 -> 2 */
+        CHECK_OK(tp_atomic_write(p, b, n));
+        CHECK_STATUS(tp_pq_read_file(p, NULL, 0, &got), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "CRC") != NULL);
+        tp_frame_free(got);
+    }
     free(b);
     tp_frame_free(f);
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -691,6 +692,8 @@ static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int 
     tp_tw_field_i32(t, 1, page_type);
     tp_tw_field_i32(t, 2, (int32_t)ulen);
     tp_tw_field_i32(t, 3, (int32_t)clen);
+    // Page CRC: CRC-32 of the page bytes as written (after the header); readers may verify it.
+    tp_tw_field_i32(t, 4, (int32_t)(uint32_t)crc32(0L, body, (uInt)clen));
     if (page_type == PAGE_DATA) {
         tp_tw_field_struct(t, 5);
         tp_tw_field_i32(t, 1, n_values);
