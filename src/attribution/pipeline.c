@@ -960,10 +960,7 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
             json_object_set_new(rec, "config", json_string(s->cfg));
             json_object_set_new(rec, "config_hash", json_string(hex));
             json_object_set(rec, "inputs", inputs);
-            if ((rc = state_write(&x, state)) == TP_OK) {
-                tp_log(TP_LOG_INFO, "pipeline: step %s", s->name);
-                rc = s->run(&x, s);
-            }
+            if ((rc = state_write(&x, state)) == TP_OK) rc = s->run(&x, s);
         }
         json_decref(inputs);
         double secs = tp_now() - t0;

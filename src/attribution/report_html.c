@@ -401,7 +401,7 @@ static const char CSS[] =
     "header h1{font-size:26px;margin:0 0 4px;letter-spacing:-.01em}"
     "header p{margin:0;color:var(--muted);font-size:14px}"
     "header code{background:#e9edf2;border-radius:4px;padding:1px 5px;font-size:13px}"
-    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:12px;"
     "margin:22px 0 8px}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}"
     ".card .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}"
@@ -466,11 +466,20 @@ static void credit_chart(sb *b, const view *v, size_t C) {
     double bar_h = S <= 3 ? 16 : S <= 5 ? 13 : S <= 8 ? 11 : 8, gap = 2, pad = 14;
     double group_h = (double)S * (bar_h + gap) - gap + pad;
     double top = 26, H = top + group_h * (double)C + 8;
-    double maxv = 0;
+    /* the axis spans [xmin, xmax]; xmin < 0 only when some share is negative (Shapley values
+     * can be), and then leaves room on the left for the labels of negative bars */
+    double maxv = 0, minv = 0;
     for (size_t s = 0; s < S; s++)
-        for (size_t c = 0; c < C; c++) maxv = fmax(maxv, v->share[s * v->C + c]);
-    double step = nice_step(maxv > 0 ? maxv : 0.1, 5);
-    double xmax = ceil((maxv > 0 ? maxv : 0.1) / step - 1e-9) * step;
+        for (size_t c = 0; c < C; c++) {
+            maxv = fmax(maxv, v->share[s * v->C + c]);
+            minv = fmin(minv, v->share[s * v->C + c]);
+        }
+    if (!(maxv > 0) && !(minv < 0)) maxv = 0.1;
+    double range = maxv - minv, lpad = minv < 0 ? range * 48 / pw : 0;
+    double step = nice_step(range + lpad, 5);
+    double xmax = maxv > 0 ? ceil(maxv / step - 1e-9) * step : 0;
+    double xmin = minv < 0 ? floor((minv - lpad) / step + 1e-9) * step : 0;
+    double span = xmax - xmin, zx = x0 + pw * (0 - xmin) / span;
     char buf[64], buf2[64];
 
     sb_printf(b,
@@ -482,14 +491,17 @@ static void credit_chart(sb *b, const view *v, size_t C) {
         if (c % 2 == 1)
             sb_printf(b, "<rect x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" fill=\"#f6f8fb\"/>",
                       top + group_h * (double)c, W, group_h);
-    for (double x = 0; x <= xmax + step / 2; x += step) {
-        double px = x0 + pw * x / xmax;
+    long n_ticks = lround(span / step);
+    for (long k = 0; k <= n_ticks; k++) {
+        double x = xmin + (double)k * step;
+        if (fabs(x) < step * 1e-6) x = 0;
+        double px = x0 + pw * (x - xmin) / span;
         sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", px, px,
                   top - 4, H - 8);
         sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
                   px, top - 10, fmt_pct_tick(x, step, buf));
     }
-    sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", x0, x0,
+    sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", zx, zx,
               top - 4, H - 8);
     for (size_t c = 0; c < C; c++) {
         double gy = top + group_h * (double)c + pad / 2;
@@ -503,11 +515,11 @@ static void credit_chart(sb *b, const view *v, size_t C) {
         sb_puts(b, "</text>\n");
         for (size_t s = 0; s < S; s++) {
             double val = v->share[s * v->C + c];
-            double w = val > 0 ? fmax(pw * val / xmax, 0.75) : 0;
-            double y = gy + (double)s * (bar_h + gap);
-            sb_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
+            double w = val != 0 ? fmax(pw * fabs(val) / span, 0.75) : 0;
+            double y = gy + (double)s * (bar_h + gap), bx = val < 0 ? zx - w : zx;
+            sb_printf(b, "<rect class=\"bar\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
                          "rx=\"2\" fill=\"%s\" data-series=\"",
-                      x0, y, w, bar_h, v->scolour[s]);
+                      bx, y, w, bar_h, v->scolour[s]);
             sb_esc(b, v->sname[s]);
             sb_puts(b, "\" data-campaign=\"");
             sb_esc(b, v->cname[c]);
@@ -521,9 +533,10 @@ static void credit_chart(sb *b, const view *v, size_t C) {
                 sb_printf(b, " (%s conversions)", fmt_num(a, a >= 100 ? 0 : 1, buf2));
             sb_puts(b, "</title></rect>");
             if (bar_h >= 10)
-                sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">"
-                             "%s</text>",
-                          x0 + w + 4, y + bar_h / 2 + 0.5, fmt_pct(val, buf));
+                sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+                             "dominant-baseline=\"middle\">%s</text>",
+                          val < 0 ? bx - 4 : bx + w + 4, y + bar_h / 2 + 0.5,
+                          val < 0 ? "end" : "start", fmt_pct(val, buf));
             sb_puts(b, "\n");
         }
         sb_puts(b, "</g>\n");
