@@ -440,6 +440,184 @@ static void test_html_many_campaigns(void) {
     tp_journeys_free(j);
 }
 
+// ---- the whole job through files ----
+
+/* The fixture journeys in the wide Parquet layout (what `touchpoint journeys` writes). */
+static tp_status write_journeys(const tp_journeys *j, const char *path) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    tp_status rc = tp_frame_new(&f);
+    char name[64];
+    if (rc != TP_OK) return rc;
+    tp_frame_add_take(f, col_i64("journey_id", j->journey_id, j->n));
+    tp_frame_add_take(f, col_i64("uid", j->uid, j->n));
+    tp_column_new("conversion_status", TP_DTYPE_BOOL, j->n, &c);
+    for (size_t i = 0; i < j->n; i++) tp_column_push_bool(c, j->converted[i]);
+    tp_frame_add_take(f, c);
+    tp_frame_add_take(f, col_i32("journey_length", j->length, j->n));
+    for (size_t p = 0; p < j->max_len; p++) {
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        tp_column_new(name, TP_DTYPE_STR, j->n, &c);
+        for (size_t i = 0; i < j->n; i++) {
+            uint64_t t = j->off[i] + p;
+            if (t < j->off[i + 1]) {
+                const char *s = j->campaigns[j->campaign[t]];
+                tp_column_push_str(c, s, strlen(s));
+            } else {
+                tp_column_push_null(c);
+            }
+        }
+        tp_frame_add_take(f, c);
+    }
+    for (size_t p = 0; p < j->max_len; p++) {
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        tp_column_new(name, TP_DTYPE_I64, j->n, &c);
+        for (size_t i = 0; i < j->n; i++) {
+            uint64_t t = j->off[i] + p;
+            if (t < j->off[i + 1]) tp_column_push_i64(c, j->seconds_to_end[t]);
+            else tp_column_push_null(c);
+        }
+        tp_frame_add_take(f, c);
+    }
+    rc = tp_table_write(f, path, NULL);
+    tp_frame_free(f);
+    return rc;
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    if (!fp) return;
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_run(void) {
+    tp_journeys *j = make_journeys();
+    char jdir[512], cdir[512], edir[512], out[512], scores[512], truth[512], p[600];
+    snprintf(jdir, sizeof jdir, "%s", tp_test_path("run_journeys"));
+    snprintf(cdir, sizeof cdir, "%s", tp_test_path("run_credit"));
+    snprintf(edir, sizeof edir, "%s", tp_test_path("run_empty"));
+    snprintf(out, sizeof out, "%s", tp_test_path("run_out"));
+    snprintf(scores, sizeof scores, "%s", tp_test_path("attention_score.parquet"));
+    snprintf(truth, sizeof truth, "%s", tp_test_path("run_truth.json"));
+    CHECK_OK(tp_mkdirs(jdir));
+    CHECK_OK(tp_mkdirs(cdir));
+    CHECK_OK(tp_mkdirs(edir));
+    snprintf(p, sizeof p, "%s/all.parquet", jdir);
+    CHECK_OK(write_journeys(j, p));
+
+    /* credit folder: last (with per-touch credit) and markov; other files are ignored */
+    const char *camp[3] = {"a", "b", "c"};
+    double last[3] = {0.5, 0.0, 0.5}, markov[3] = {0.25, 0.25, 0.5};
+    tp_frame *f = credit_frame(camp, last, 3);
+    snprintf(p, sizeof p, "%s/last.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    f = credit_frame(camp, markov, 3);
+    snprintf(p, sizeof p, "%s/markov.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    snprintf(p, sizeof p, "%s/_scratch.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    snprintf(p, sizeof p, "%s/notes.txt", cdir);
+    write_text(p, "not a credit table\n");
+    int64_t id[5] = {10, 30, 10, 20, 10};
+    int32_t idx[5] = {0, 0, 2, 1, 5};
+    const char *tc[5] = {"a", "c", "a", "c", "zzz"};
+    double credit[5] = {0.25, 1.0, 0.75, 0.0, 9.0};
+    f = touches_frame(id, idx, tc, credit, 5);
+    snprintf(p, sizeof p, "%s/last_touches.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    write_text(truth, "{\"campaigns\": [{\"name\": \"a\", \"true_share\": 0.5},"
+                      " {\"name\": \"b\", \"true_share\": 0.25},"
+                      " {\"name\": \"c\", \"true_share\": 0.25}]}");
+
+    const char *credit_dirs[1] = {cdir};
+    tp_report_opts o = {.journeys = jdir, .credit = credit_dirs, .n_credit = 1, .out_dir = out,
+                        .truth = truth};
+    tp_report_result res;
+    CHECK_OK(tp_report_run(&o, &res));
+    CHECK(res.n_methods == 2);
+    if (res.n_methods == 2) {
+        CHECK_STR(res.methods[0], "last");
+        CHECK_STR(res.methods[1], "markov");
+        /* last: (0 + .25 + .25) / 2; markov: (.25 + 0 + .25) / 2 */
+        CHECK(res.tvd != NULL);
+        if (res.tvd) {
+            CHECK_CLOSE(res.tvd[0], 0.25, 1e-12);
+            CHECK_CLOSE(res.tvd[1], 0.25, 1e-12);
+        }
+    }
+    CHECK_STR(res.attention_source, "last per-touch credit");
+    tp_frame *att = NULL;
+    if (res.attention_path) CHECK_OK(tp_table_read(res.attention_path, NULL, 0, &att));
+    CHECK(att && tp_frame_n_rows(att) == 3 && tp_frame_n_cols(att) == 4);
+    if (att) {
+        CHECK_CLOSE(att_get(att, "a", "total_attention"), 1.0, 1e-12);
+        CHECK_CLOSE(att_get(att, "a", "average_attention"), 0.5, 1e-12);
+        CHECK_CLOSE(att_get(att, "c", "attributed_conversions"), 1.0, 1e-12);
+    }
+    tp_frame_free(att);
+    att = NULL;
+    FILE *fp = res.html_path ? fopen(res.html_path, "rb") : NULL;
+    CHECK(fp != NULL);
+    if (fp) {
+        static char html[1 << 20];
+        size_t n = fread(html, 1, sizeof html - 1, fp);
+        html[n] = 0;
+        fclose(fp);
+        CHECK(count_sub(html, "class=\"bar\"") == 9); /* (truth + 2 methods) x 3 campaigns */
+        CHECK(strstr(html, "_scratch") == NULL);
+    }
+    tp_report_result_clear(&res);
+
+    /* the model's attention scores: their own series, and the attention table from them */
+    int64_t sid[3] = {20, 10, 30};
+    double a0[3] = {0.6, 0.5, 1.0}, a1[3] = {0.4, 0.2, 0.7}, a2[3] = {0.9, 0.3, NAN};
+    tp_frame_new(&f);
+    tp_frame_add_take(f, col_i64("journey_id", sid, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_0", a0, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_1", a1, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_2", a2, 3));
+    CHECK_OK(tp_table_write(f, scores, NULL));
+    tp_frame_free(f);
+    o.attention = scores;
+    o.truth = NULL;
+    CHECK_OK(tp_report_run(&o, &res));
+    CHECK(res.n_methods == 3 && res.tvd == NULL);
+    if (res.n_methods == 3) CHECK_STR(res.methods[2], "attention");
+    CHECK_STR(res.attention_source, "attention scores");
+    if (res.attention_path) CHECK_OK(tp_table_read(res.attention_path, NULL, 0, &att));
+    if (att) {
+        CHECK_CLOSE(att_get(att, "c", "total_attention"), 1.4, 1e-12);
+        CHECK_CLOSE(att_get(att, "b", "attributed_conversions"), 0.2, 1e-12);
+    }
+    tp_frame_free(att);
+    tp_report_result_clear(&res);
+
+    /* errors: a method without per-touch credit, both sources, no credit at all, a method twice */
+    o.attention = NULL;
+    o.attention_method = "markov";
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "markov_touches.parquet") != NULL);
+    o.attention = scores;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    o.attention = NULL;
+    o.attention_method = NULL;
+    const char *empty[1] = {edir};
+    o.credit = empty;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "run_empty") != NULL);
+    snprintf(p, sizeof p, "%s/last.parquet", cdir);
+    const char *twice[2] = {cdir, p};
+    o.credit = twice;
+    o.n_credit = 2;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "'last'") != NULL);
+    tp_journeys_free(j);
+}
+
 void suite_report(void) {
     test_scores_join();
     test_touches_join();
@@ -447,4 +625,5 @@ void suite_report(void) {
     test_escape();
     test_html();
     test_html_many_campaigns();
+    test_run();
 }
