@@ -939,7 +939,6 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
         char started[32], finished[32], hex[20];
         iso_now(started, sizeof started);
         double t0 = tp_now();
-        if (opts->on_event) opts->on_event(opts->ud, s->name, i, n_steps, TP_STEP_PENDING, 0);
         rc = s->plan(&x, s);
         json_t *inputs = NULL;
         if (rc == TP_OK) {
@@ -955,6 +954,7 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
             st = TP_STEP_SKIPPED;
             if (!strcmp(s->name, "evaluate")) rc = load_eval(&x);
         } else if (rc == TP_OK) {
+            if (opts->on_event) opts->on_event(opts->ud, s->name, i, n_steps, TP_STEP_PENDING, 0);
             json_object_set_new(rec, "status", json_string("running"));
             json_object_set_new(rec, "started", json_string(started));
             json_object_set_new(rec, "config", json_string(s->cfg));
