@@ -1,7 +1,7 @@
 /* test_report.c: job 5 on hand-made frames. The campaign attention join and aggregation on a case
  * computed by hand (padding excluded, attention weighted by conversions, unjoined journeys left
- * out of the averages), the error paths of the join, TVD and the truth file, HTML escaping, and
- * the credit chart having exactly one bar per campaign x series. */
+ * out of the averages), the error paths of the join, HTML escaping, the credit chart having
+ * exactly one bar per campaign x series, and the whole job through Parquet files. */
 #include "test.h"
 #include "touchpoint/io.h"
 #include "touchpoint/report.h"
@@ -256,54 +256,6 @@ static void test_touches_join(void) {
     tp_journeys_free(j);
 }
 
-// ---- truth and TVD ----
-
-static void test_truth_tvd(void) {
-    const char *path = tp_test_path("truth.json");
-    FILE *fp = fopen(path, "w");
-    fputs("{\"seed\": 7, \"users\": 100, \"impressions\": 500, \"conversions\": 12,\n"
-          " \"campaigns\": [{\"name\": \"a\", \"role\": \"x\", \"true_share\": 0.6,"
-          " \"incremental_conversions\": 6},\n"
-          "  {\"name\": \"b\", \"true_share\": 0.2, \"incremental_conversions\": 2},\n"
-          "  {\"name\": \"d\", \"true_share\": 0.2}]}\n",
-          fp);
-    fclose(fp);
-    tp_report_truth *t = NULL;
-    CHECK_OK(tp_report_truth_read(path, &t));
-    if (!t) return;
-    CHECK(t->n == 3 && t->seed == 7 && t->users == 100 && t->conversions == 12);
-    CHECK_STR(t->campaign[2], "d");
-    CHECK_CLOSE(t->incremental[0], 6, 0);
-    /* credit a .5 b .3 c .2 vs truth a .6 b .2 d .2: (.1 + .1 + .2 + .2) / 2 = .3 */
-    const char *camp[3] = {"a", "b", "c"};
-    double share[3] = {0.5, 0.3, 0.2};
-    tp_frame *f = credit_frame(camp, share, 3);
-    double tvd = -1;
-    CHECK_OK(tp_report_tvd(f, t, &tvd));
-    CHECK_CLOSE(tvd, 0.3, 1e-12);
-    tp_frame_free(f);
-    double exact[3] = {0.6, 0.2, 0.2};
-    const char *camp2[3] = {"d", "a", "b"};
-    double share2[3] = {0.2, 0.6, 0.2};
-    (void)exact;
-    f = credit_frame(camp2, share2, 3);
-    CHECK_OK(tp_report_tvd(f, t, &tvd));
-    CHECK_CLOSE(tvd, 0.0, 1e-12);
-    tp_frame_free(f);
-    tp_report_truth_free(t);
-
-    fp = fopen(path, "w");
-    fputs("{\"campaigns\": [{\"name\": 3}]}", fp);
-    fclose(fp);
-    CHECK_STATUS(tp_report_truth_read(path, &t), TP_ERR_FORMAT);
-    fp = fopen(path, "w");
-    fputs("{\"campaigns\": [\n", fp);
-    fclose(fp);
-    CHECK_STATUS(tp_report_truth_read(path, &t), TP_ERR_FORMAT);
-    CHECK(strstr(tp_last_error(), "truth.json") != NULL);
-    CHECK_STATUS(tp_report_truth_read(tp_test_path("no-such.json"), &t), TP_ERR_IO);
-}
-
 // ---- HTML ----
 
 static void test_escape(void) {
@@ -362,12 +314,12 @@ static void test_html(void) {
     html = NULL;
 
     /* with the truth: its own series (3 more bars) and the error table, best first */
-    tp_report_truth t = {0};
+    tp_truth t = {0};
     char *tc[3] = {"a", (char *)evil, "c & d"};
     double ts[3] = {0.45, 0.35, 0.2}, ti[3] = {45, 35, 20};
     t.n = 3;
-    t.campaign = tc;
-    t.share = ts;
+    t.names = tc;
+    t.true_share = ts;
     t.incremental = ti;
     in.truth = &t;
     /* a big attention table to check number formatting */
@@ -437,6 +389,25 @@ static void test_html_many_campaigns(void) {
     }
     tp_free(html);
     tp_frame_free(f);
+    tp_journeys_free(j);
+}
+
+/* No journeys and no credit: still a valid page, no division by zero. */
+static void test_html_empty(void) {
+    tp_journeys *j = NULL;
+    CHECK_OK(tp_journeys_alloc(0, 0, 0, false, &j));
+    if (!j) return;
+    tp_report_html_input in = {.journeys = j};
+    char *html = NULL;
+    CHECK_OK(tp_report_html_render(&in, &html));
+    if (html) {
+        CHECK(strstr(html, "No credit tables") != NULL);
+        /* no NaN or infinity printed as text or into an attribute */
+        const char *bad[] = {">nan", ">-nan", "nan%", ">inf", "\"nan\"", "\"-nan\"", "\"inf\""};
+        for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) CHECK(strstr(html, bad[k]) == NULL);
+        CHECK(strstr(html, "</html>") != NULL);
+    }
+    tp_free(html);
     tp_journeys_free(j);
 }
 
@@ -621,9 +592,9 @@ static void test_run(void) {
 void suite_report(void) {
     test_scores_join();
     test_touches_join();
-    test_truth_tvd();
     test_escape();
     test_html();
     test_html_many_campaigns();
+    test_html_empty();
     test_run();
 }

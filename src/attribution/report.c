@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -327,101 +326,6 @@ done:
     return rc;
 }
 
-// ---- truth ----
-
-void tp_report_truth_free(tp_report_truth *t) {
-    if (!t) return;
-    for (size_t i = 0; t->campaign && i < t->n; i++) tp_free(t->campaign[i]);
-    tp_free(t->campaign);
-    tp_free(t->share);
-    tp_free(t->incremental);
-    tp_free(t);
-}
-
-tp_status tp_report_truth_read(const char *path, tp_report_truth **out) {
-    tp_status rc = TP_OK;
-    json_error_t err;
-    tp_report_truth *t = NULL;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) {
-        if (err.line <= 0)
-            return tp_fail(TP_ERR_IO, "cannot read truth file '%s': %s", path, err.text);
-        return tp_fail(TP_ERR_FORMAT, "truth file '%s', line %d: %s", path, err.line, err.text);
-    }
-    json_t *camps = json_object_get(root, "campaigns");
-    if (!json_is_array(camps)) {
-        rc = tp_fail(TP_ERR_FORMAT, "truth file '%s': no \"campaigns\" array", path);
-        goto done;
-    }
-    size_t n = json_array_size(camps);
-    t = tp_calloc(1, sizeof *t);
-    if (!t) goto nomem;
-    t->campaign = tp_calloc(n ? n : 1, sizeof *t->campaign);
-    t->share = tp_calloc(n ? n : 1, sizeof *t->share);
-    t->incremental = tp_calloc(n ? n : 1, sizeof *t->incremental);
-    if (!t->campaign || !t->share || !t->incremental) goto nomem;
-    for (size_t i = 0; i < n; i++) {
-        json_t *c = json_array_get(camps, i);
-        json_t *nm = json_object_get(c, "name"), *sh = json_object_get(c, "true_share");
-        json_t *inc = json_object_get(c, "incremental_conversions");
-        if (!json_is_string(nm) || !json_is_number(sh)) {
-            rc = tp_fail(TP_ERR_FORMAT,
-                         "truth file '%s': campaigns[%zu] needs a string \"name\" and a number "
-                         "\"true_share\"",
-                         path, i);
-            goto done;
-        }
-        t->campaign[i] = tp_strdup(json_string_value(nm));
-        if (!t->campaign[i]) goto nomem;
-        t->n = i + 1;
-        t->share[i] = json_number_value(sh);
-        t->incremental[i] = json_is_number(inc) ? json_number_value(inc) : 0.0;
-    }
-    t->n = n;
-    json_t *v;
-    if (json_is_integer(v = json_object_get(root, "seed"))) t->seed = (uint64_t)json_integer_value(v);
-    if (json_is_integer(v = json_object_get(root, "users"))) t->users = json_integer_value(v);
-    if (json_is_integer(v = json_object_get(root, "conversions")))
-        t->conversions = json_integer_value(v);
-    *out = t;
-    t = NULL;
-    goto done;
-nomem:
-    rc = tp_fail(TP_ERR_NOMEM, "out of memory reading truth file '%s'", path);
-done:
-    tp_report_truth_free(t);
-    json_decref(root);
-    return rc;
-}
-
-tp_status tp_report_tvd(const tp_frame *credit, const tp_report_truth *t, double *out) {
-    tp_column *cn, *cs;
-    tp_status rc;
-    if ((rc = tp_frame_require(credit, "campaign_nm", "credit table", &cn)) != TP_OK) return rc;
-    if ((rc = tp_frame_require(credit, "share", "credit table", &cs)) != TP_OK) return rc;
-    size_t n = tp_frame_n_rows(credit);
-    uint8_t *matched = tp_calloc(t->n ? t->n : 1, 1);
-    if (!matched) return tp_fail(TP_ERR_NOMEM, "out of memory computing TVD");
-    double sum = 0.0;
-    for (size_t r = 0; r < n; r++) {
-        const char *s = tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL);
-        double share = tp_column_is_null(cs, r) ? 0.0 : tp_column_get_f64(cs, r);
-        double truth = 0.0;
-        for (size_t k = 0; k < t->n; k++)
-            if (!matched[k] && strcmp(t->campaign[k], s) == 0) {
-                matched[k] = 1;
-                truth = t->share[k];
-                break;
-            }
-        sum += share > truth ? share - truth : truth - share;
-    }
-    for (size_t k = 0; k < t->n; k++)
-        if (!matched[k]) sum += t->share[k] > 0 ? t->share[k] : -t->share[k];
-    tp_free(matched);
-    *out = 0.5 * sum;
-    return TP_OK;
-}
-
 // ---- the whole job ----
 
 typedef struct method_src {
@@ -526,6 +430,28 @@ done:
     return rc;
 }
 
+/* TVD of a credit table against the truth (tp_eval_shares: over the union of campaigns). */
+static tp_status series_tvd(const tp_report_series *s, const tp_truth *t, double *out) {
+    tp_column *cn = tp_frame_find(s->credit, "campaign_nm"), *cs = tp_frame_find(s->credit, "share");
+    size_t n = tp_frame_n_rows(s->credit);
+    const char **names = tp_malloc((n ? n : 1) * sizeof *names);
+    double *share = tp_malloc((n ? n : 1) * sizeof *share);
+    tp_eval ev;
+    tp_status rc = TP_OK;
+    if (!names || !share) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; rc == TP_OK && r < n; r++) {
+        names[r] = tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL);
+        share[r] = tp_column_is_null(cs, r) ? 0.0 : tp_column_get_f64(cs, r);
+    }
+    if (rc == TP_OK && (rc = tp_eval_shares(s->name, names, share, n, t, &ev)) == TP_OK) {
+        *out = ev.tvd;
+        tp_eval_clear(&ev);
+    }
+    tp_free(names);
+    tp_free(share);
+    return rc;
+}
+
 void tp_report_result_clear(tp_report_result *res) {
     if (!res) return;
     tp_free(res->html_path);
@@ -543,7 +469,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     method_src *ms = NULL;
     size_t nm = 0, mcap = 0;
     tp_frame *att_in = NULL, *att = NULL, *att_share = NULL;
-    tp_report_truth *truth = NULL;
+    tp_truth *truth = NULL;
     tp_report_series *series = NULL;
     char *att_path = NULL, *html_path = NULL, *att_source = NULL;
     tp_report_result r = {0};
@@ -644,7 +570,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         series[ns++] = (tp_report_series){"attention", att_share};
     }
 
-    if (o->truth && (rc = tp_report_truth_read(o->truth, &truth)) != TP_OK) goto done;
+    if (o->truth && (rc = tp_truth_read(o->truth, &truth)) != TP_OK) goto done;
 
     if (!(html_path = join_path(o->out_dir, "report.html"))) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory");
@@ -675,7 +601,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
                 goto done;
             }
             r.n_methods = i + 1;
-            if (truth && (rc = tp_report_tvd(series[i].credit, truth, &r.tvd[i])) != TP_OK) goto done;
+            if (truth && (rc = series_tvd(&series[i], truth, &r.tvd[i])) != TP_OK) goto done;
         }
         r.html_path = html_path;
         r.attention_path = att_path;
@@ -698,7 +624,7 @@ done:
     tp_frame_free(att_in);
     tp_frame_free(att);
     tp_frame_free(att_share);
-    tp_report_truth_free(truth);
+    tp_truth_free(truth);
     tp_journeys_free(j);
     tp_free(att_path);
     tp_free(html_path);

@@ -189,7 +189,7 @@ static void view_free(view *v) {
 
 static tp_status view_build(const tp_report_html_input *in, view *v) {
     tp_status rc = TP_OK;
-    const tp_report_truth *t = in->truth;
+    const tp_truth *t = in->truth;
     size_t cap = t ? t->n : 0;
     const char **all = NULL;
     size_t *order = NULL;
@@ -200,7 +200,7 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
     if (!all) goto nomem;
     size_t n = 0;
     if (t)
-        for (size_t k = 0; k < t->n; k++) all[n++] = t->campaign[k];
+        for (size_t k = 0; k < t->n; k++) all[n++] = t->names[k];
     for (size_t s = 0; s < in->n_series; s++) {
         tp_column *cn = tp_frame_find(in->series[s].credit, "campaign_nm");
         if (!cn) {
@@ -239,9 +239,9 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
         v->sname[0] = "truth";
         v->scolour[0] = TRUTH_COLOUR;
         for (size_t k = 0; k < t->n; k++) {
-            long c = find_name(all, C, t->campaign[k]);
-            tmp_share[c] = t->share[k];
-            tmp_attr[c] = t->incremental[k];
+            long c = find_name(all, C, t->names[k]);
+            tmp_share[c] = t->true_share[k];
+            tmp_attr[c] = t->incremental ? t->incremental[k] : NAN;
         }
         s0 = 1;
     }
@@ -295,48 +295,6 @@ done:
     tp_free(tmp_attr);
     if (rc != TP_OK) view_free(v);
     return rc;
-}
-
-// ---- statistics for the error table ----
-
-/* Average ranks (1-based, ties averaged) of x[0..n). */
-static void ranks(const double *x, size_t n, double *r, size_t *idx) {
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    /* insertion sort: n is the number of campaigns (hundreds at most) */
-    for (size_t i = 1; i < n; i++) {
-        size_t k = idx[i], m = i;
-        while (m > 0 && x[idx[m - 1]] > x[k]) {
-            idx[m] = idx[m - 1];
-            m--;
-        }
-        idx[m] = k;
-    }
-    for (size_t i = 0; i < n;) {
-        size_t e = i;
-        while (e + 1 < n && x[idx[e + 1]] == x[idx[i]]) e++;
-        double avg = (double)(i + e) / 2.0 + 1.0;
-        for (size_t k = i; k <= e; k++) r[idx[k]] = avg;
-        i = e + 1;
-    }
-}
-/* Spearman's rho between two share vectors; NaN when undefined. */
-static double spearman(const double *a, const double *b, size_t n, double *work, size_t *iw) {
-    if (n < 2) return NAN;
-    double *ra = work, *rb = work + n;
-    ranks(a, n, ra, iw);
-    ranks(b, n, rb, iw);
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) ma += ra[i], mb += rb[i];
-    ma /= (double)n;
-    mb /= (double)n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        sab += (ra[i] - ma) * (rb[i] - mb);
-        saa += (ra[i] - ma) * (ra[i] - ma);
-        sbb += (rb[i] - mb) * (rb[i] - mb);
-    }
-    if (saa <= 0 || sbb <= 0) return NAN;
-    return sab / sqrt(saa * sbb);
 }
 
 // ---- layout helpers ----
@@ -696,9 +654,7 @@ static void errors_table(sb *b, const view *v) {
     size_t M = v->S - 1, C = v->C;
     char buf[64];
     err_row *rows = tp_calloc(M ? M : 1, sizeof *rows);
-    double *work = tp_calloc(2 * (C ? C : 1), sizeof *work);
-    size_t *iw = tp_calloc(C ? C : 1, sizeof *iw);
-    if (!rows || !work || !iw) {
+    if (!rows) {
         b->oom = 1;
         goto done;
     }
@@ -718,7 +674,7 @@ static void errors_table(sb *b, const view *v) {
             if (d < r->under) r->under = d, r->under_c = c;
         }
         r->tvd = sum / 2;
-        r->rho = spearman(truth, sh, C, work, iw);
+        r->rho = tp_spearman(sh, truth, C);
         if (r->tvd > worst) worst = r->tvd;
     }
     qsort(rows, M, sizeof *rows, cmp_err);
@@ -755,8 +711,6 @@ static void errors_table(sb *b, const view *v) {
     sb_puts(b, "</tbody></table></div></section>\n");
 done:
     tp_free(rows);
-    tp_free(work);
-    tp_free(iw);
 }
 
 static void credit_table(sb *b, const view *v) {
