@@ -306,8 +306,14 @@ static void test_html(void) {
         CHECK(count_sub(html, "class=\"pt\"") == 3);
         /* summary: 4 journeys, 3 conversions, 75.0% */
         CHECK(strstr(html, ">75.0%<") != NULL);
-        /* journey 10 was cut at L = 3 */
+        /* journey 10 was cut at L = 3: a vertical dashed line after the third bin */
         CHECK(strstr(html, "last 3 touches") != NULL);
+        const char *cut = strstr(html, "stroke-dasharray");
+        while (cut && cut > html && strncmp(cut, "<line", 5) != 0) cut--;
+        double x1 = -1, x2 = -2, y1 = 0, y2 = 0;
+        CHECK(cut && sscanf(cut, "<line x1=\"%lf\" x2=\"%lf\" y1=\"%lf\" y2=\"%lf\"", &x1, &x2,
+                            &y1, &y2) == 4);
+        CHECK(x1 == x2 && y2 > y1);
         CHECK(strstr(html, "accuracy") == NULL); /* no truth, no error table */
     }
     tp_free(html);

@@ -388,6 +388,7 @@ static const char CSS[] =
     "svg .val{font-size:10.5px;fill:#3b4553}"
     "svg .grid{stroke:var(--line);stroke-width:1}"
     "svg .axis{stroke:#9aa4b2;stroke-width:1}"
+    "svg .halo{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".grid2{display:grid;grid-template-columns:1fr;gap:8px}"
     "footer{margin-top:28px;color:var(--muted);font-size:12.5px;text-align:center}";
 
@@ -626,9 +627,9 @@ static void length_charts(sb *b, const length_hist *h) {
         if (h->cut && h->cut < h->B) {
             double x = left + bw * (double)h->cut;
             sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#5b6675\" "
-                         "stroke-dasharray=\"4 3\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\">"
-                         "longer journeys keep their last %zu touches</text>\n",
-                      x, top, x, top + ph, x + 5, top + 10, h->cut);
+                         "stroke-dasharray=\"4 3\"/><text class=\"tick halo\" x=\"%.1f\" "
+                         "y=\"%.1f\">longer journeys keep their last %zu touches</text>\n",
+                      x, x, top, top + ph, x + 5, top + 10, h->cut);
         }
         sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
                   left, W - right, top + ph, top + ph);
