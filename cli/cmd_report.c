@@ -27,10 +27,14 @@ static const char USAGE[] =
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
-        {"journeys", required_argument, NULL, 'j'}, {"credit", required_argument, NULL, 'c'},
-        {"out", required_argument, NULL, 'o'},      {"truth", required_argument, NULL, 't'},
-        {"attention", required_argument, NULL, 'a'}, {"attention-from", required_argument, NULL, 'm'},
-        {"title", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {"journeys", required_argument, NULL, 'j'},
+        {"credit", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"truth", required_argument, NULL, 't'},
+        {"attention", required_argument, NULL, 'a'},
+        {"attention-from", required_argument, NULL, 'm'},
+        {"title", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     tp_report_opts o = {0};

@@ -57,8 +57,10 @@ static tp_column *col_f64(const char *name, const double *v, size_t n) {
     tp_column *c = NULL;
     if (tp_column_new(name, TP_DTYPE_F64, n, &c) != TP_OK) return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (isnan(v[i])) tp_column_push_null(c);
-        else tp_column_push_f64(c, v[i]);
+        if (isnan(v[i]))
+            tp_column_push_null(c);
+        else
+            tp_column_push_f64(c, v[i]);
     }
     return c;
 }
@@ -275,7 +277,8 @@ static void test_html(void) {
     const char *evil = "<script>alert('x')</script>";
     const char *camp[3] = {"a", evil, "c & d"};
     double s1[3] = {0.5, 0.3, 0.2}, s2[3] = {0.1, 0.0, 0.9};
-    tp_frame *f1 = credit_frame(camp, s1, 3), *f2 = credit_frame(camp, s2, 2); /* m2 lacks "c & d" */
+    tp_frame *f1 = credit_frame(camp, s1, 3),
+             *f2 = credit_frame(camp, s2, 2); /* m2 lacks "c & d" */
     tp_report_series series[2] = {{"last", f1}, {"m\"2<", f2}};
     tp_report_html_input in = {
         .title = "Report <b>&",
@@ -294,8 +297,9 @@ static void test_html(void) {
         CHECK(strstr(html, "/data/j&lt;1&gt;") != NULL);
         CHECK(strstr(html, "m&quot;2&lt;") != NULL);
         CHECK(strstr(html, "c &amp; d") != NULL);
-        CHECK(strstr(html, "http://") == NULL || count_sub(html, "http://") ==
-              count_sub(html, "xmlns=\"http://www.w3.org/2000/svg\"")); /* no links out */
+        CHECK(strstr(html, "http://") == NULL ||
+              count_sub(html, "http://") ==
+                  count_sub(html, "xmlns=\"http://www.w3.org/2000/svg\"")); /* no links out */
         /* one bar per campaign x method: 3 x 2, even where a method has no row for a campaign */
         CHECK(count_sub(html, "class=\"bar\"") == 6);
         CHECK(count_sub(html, "data-series=\"last\"") == 3);
@@ -311,8 +315,8 @@ static void test_html(void) {
         const char *cut = strstr(html, "stroke-dasharray");
         while (cut && cut > html && strncmp(cut, "<line", 5) != 0) cut--;
         double x1 = -1, x2 = -2, y1 = 0, y2 = 0;
-        CHECK(cut && sscanf(cut, "<line x1=\"%lf\" x2=\"%lf\" y1=\"%lf\" y2=\"%lf\"", &x1, &x2,
-                            &y1, &y2) == 4);
+        CHECK(cut && sscanf(cut, "<line x1=\"%lf\" x2=\"%lf\" y1=\"%lf\" y2=\"%lf\"", &x1, &x2, &y1,
+                            &y2) == 4);
         CHECK(x1 == x2 && y2 > y1);
         CHECK(strstr(html, "accuracy") == NULL); /* no truth, no error table */
     }
@@ -451,8 +455,10 @@ static tp_status write_journeys(const tp_journeys *j, const char *path) {
         tp_column_new(name, TP_DTYPE_I64, j->n, &c);
         for (size_t i = 0; i < j->n; i++) {
             uint64_t t = j->off[i] + p;
-            if (t < j->off[i + 1]) tp_column_push_i64(c, j->seconds_to_end[t]);
-            else tp_column_push_null(c);
+            if (t < j->off[i + 1])
+                tp_column_push_i64(c, j->seconds_to_end[t]);
+            else
+                tp_column_push_null(c);
         }
         tp_frame_add_take(f, c);
     }
@@ -511,8 +517,8 @@ static void test_run(void) {
                       " {\"name\": \"c\", \"true_share\": 0.25}]}");
 
     const char *credit_dirs[1] = {cdir};
-    tp_report_opts o = {.journeys = jdir, .credit = credit_dirs, .n_credit = 1, .out_dir = out,
-                        .truth = truth};
+    tp_report_opts o = {
+        .journeys = jdir, .credit = credit_dirs, .n_credit = 1, .out_dir = out, .truth = truth};
     tp_report_result res;
     CHECK_OK(tp_report_run(&o, &res));
     CHECK(res.n_methods == 2);
@@ -526,7 +532,7 @@ static void test_run(void) {
             CHECK_CLOSE(res.tvd[1], 0.25, 1e-12);
         }
     }
-    CHECK_STR(res.attention_source, "last per-touch credit");
+    CHECK_STR(res.attention_source, "per-touch credit of method 'last'");
     tp_frame *att = NULL;
     if (res.attention_path) CHECK_OK(tp_table_read(res.attention_path, NULL, 0, &att));
     CHECK(att && tp_frame_n_rows(att) == 3 && tp_frame_n_cols(att) == 4);

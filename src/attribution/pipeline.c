@@ -41,7 +41,7 @@ typedef struct yctx {
 } yctx;
 
 __attribute__((format(printf, 3, 4))) static tp_status yfail(const yctx *y, const yaml_node_t *n,
-                                                            const char *fmt, ...) {
+                                                             const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -101,7 +101,8 @@ static tp_status get_bool(const yctx *y, const char *key, const yaml_node_t *n, 
         if (!strcmp(s, yes[i])) return *out = true, TP_OK;
     for (size_t i = 0; s && i < sizeof no / sizeof *no; i++)
         if (!strcmp(s, no[i])) return *out = false, TP_OK;
-    return yfail(y, n, "key '%s' wants true or false, not '%s'", key, s ? s : "(a list or mapping)");
+    return yfail(y, n, "key '%s' wants true or false, not '%s'", key,
+                 s ? s : "(a list or mapping)");
 }
 
 /* Append one string to the config's method list. */
@@ -164,8 +165,9 @@ static tp_status get_split(const yctx *y, const yaml_node_t *n, tp_pipeline_conf
             char *end;
             v[k] = strtod(s, &end);
             if (end == s || !(v[k] >= 0) || (*end && *end != ','))
-                return yfail(y, n, "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
-                                   "'%s'",
+                return yfail(y, n,
+                             "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
+                             "'%s'",
                              scalar(n));
             k++;
             s = *end ? end + 1 : end;
@@ -209,7 +211,8 @@ static tp_status parse_simulate(const yctx *y, const yaml_node_t *n, tp_pipeline
             if ((rc = get_i64(y, "simulate.seed", v, 0, INT64_MAX, &x)) != TP_OK) return rc;
             c->sim_seed = (uint64_t)x;
         } else {
-            return yfail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)", key);
+            return yfail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)",
+                         key);
         }
     }
     return TP_OK;
@@ -235,25 +238,35 @@ static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_
         for (size_t i = 0; i < n_seen; i++)
             if (!strcmp(seen[i], key)) return yfail(y, k, "key '%s' is given twice", key);
         if (n_seen < 64) seen[n_seen++] = key;
-        if (!strcmp(key, "input")) rc = get_str(y, key, v, &c->input);
-        else if (!strcmp(key, "output")) rc = get_str(y, key, v, &c->output);
-        else if (!strcmp(key, "truth")) rc = get_str(y, key, v, &c->truth);
-        else if (!strcmp(key, "title")) rc = get_str(y, key, v, &c->title);
+        if (!strcmp(key, "input"))
+            rc = get_str(y, key, v, &c->input);
+        else if (!strcmp(key, "output"))
+            rc = get_str(y, key, v, &c->output);
+        else if (!strcmp(key, "truth"))
+            rc = get_str(y, key, v, &c->truth);
+        else if (!strcmp(key, "title"))
+            rc = get_str(y, key, v, &c->title);
         else if (!strcmp(key, "journey_max_len")) {
             if ((rc = get_i64(y, key, v, 1, 100000, &x)) == TP_OK) c->journey_max_len = (size_t)x;
         } else if (!strcmp(key, "seed")) {
             if ((rc = get_i64(y, key, v, 0, INT64_MAX, &x)) == TP_OK) c->seed = (uint64_t)x;
         } else if (!strcmp(key, "markov_order")) {
             if ((rc = get_i64(y, key, v, 1, 4, &x)) == TP_OK) c->markov_order = (int)x;
-        } else if (!strcmp(key, "lookback_days")) rc = get_f64(y, key, v, 0, &c->lookback_days);
+        } else if (!strcmp(key, "lookback_days"))
+            rc = get_f64(y, key, v, 0, &c->lookback_days);
         else if (!strcmp(key, "half_life_days")) {
             if ((rc = get_f64(y, key, v, 0, &c->half_life_days)) == TP_OK && c->half_life_days <= 0)
                 rc = yfail(y, v, "key 'half_life_days' must be positive");
-        } else if (!strcmp(key, "per_touch")) rc = get_bool(y, key, v, &c->per_touch);
-        else if (!strcmp(key, "split")) rc = get_split(y, v, c);
-        else if (!strcmp(key, "methods")) rc = get_methods(y, v, c);
-        else if (!strcmp(key, "simulate")) rc = parse_simulate(y, v, c);
-        else rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
+        } else if (!strcmp(key, "per_touch"))
+            rc = get_bool(y, key, v, &c->per_touch);
+        else if (!strcmp(key, "split"))
+            rc = get_split(y, v, c);
+        else if (!strcmp(key, "methods"))
+            rc = get_methods(y, v, c);
+        else if (!strcmp(key, "simulate"))
+            rc = parse_simulate(y, v, c);
+        else
+            rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
     }
     if (rc != TP_OK) return rc;
     if (!c->output) return yfail(y, root, "key 'output' (the output folder) is required");
@@ -293,8 +306,8 @@ tp_status tp_pipeline_config_parse(const char *text, size_t len, const char *pat
     if (!yaml_parser_load(&parser, &doc)) {
         rc = tp_fail(TP_ERR_FORMAT, "pipeline config '%s', line %lu: %s%s%s", c->path,
                      (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "invalid YAML",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+                     parser.problem ? parser.problem : "invalid YAML", parser.context ? " " : "",
+                     parser.context ? parser.context : "");
         goto done;
     }
     have_doc = true;
@@ -317,7 +330,8 @@ done:
 
 tp_status tp_pipeline_config_read(const char *path, tp_pipeline_config **out) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return tp_fail(TP_ERR_IO, "cannot open pipeline config '%s': %s", path, strerror(errno));
+    if (!fp)
+        return tp_fail(TP_ERR_IO, "cannot open pipeline config '%s': %s", path, strerror(errno));
     char *buf = NULL;
     size_t n = 0, cap = 0;
     tp_status rc = TP_OK;
@@ -435,8 +449,10 @@ static json_t *fingerprints(char *const *paths, size_t n, bool only_existing) {
             json_decref(a);
             return NULL;
         }
-        if (only_existing && json_object_get(f, "missing")) json_decref(f);
-        else json_array_append_new(a, f);
+        if (only_existing && json_object_get(f, "missing"))
+            json_decref(f);
+        else
+            json_array_append_new(a, f);
     }
     return a;
 }
@@ -464,8 +480,10 @@ static tp_status plist_add(plist *l, const char *a, const char *b) {
     if (rc != TP_OK) return rc;
     size_t n = strlen(a) + (b ? strlen(b) + 1 : 0) + 1;
     if (!(l->p[l->n] = tp_malloc(n))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    if (b) snprintf(l->p[l->n], n, "%s/%s", a, b);
-    else snprintf(l->p[l->n], n, "%s", a);
+    if (b)
+        snprintf(l->p[l->n], n, "%s/%s", a, b);
+    else
+        snprintf(l->p[l->n], n, "%s", a);
     l->n++;
     return TP_OK;
 }
@@ -496,8 +514,7 @@ static tp_status resolve_methods(pctx *x) {
         }
         tp_attr_method m;
         tp_status rc = tp_attr_method_parse(s, &m);
-        if (rc != TP_OK)
-            return tp_fail_context(rc, "in 'methods' of '%s'", x->c->path);
+        if (rc != TP_OK) return tp_fail_context(rc, "in 'methods' of '%s'", x->c->path);
         if (!(mask & (1u << m))) mask |= 1u << m, order[n++] = m;
     }
     x->methods = tp_calloc(n ? n : 1, sizeof *x->methods);
@@ -536,7 +553,7 @@ static void cfg_methods(const pctx *x, char *buf, size_t cap) {
 
 typedef struct step {
     const char *name;
-    char cfg[1024];      /* the settings the step depends on, canonical text */
+    char cfg[1024]; /* the settings the step depends on, canonical text */
     plist inputs, outputs;
     tp_status (*plan)(pctx *x, struct step *s); /* fill cfg, inputs, outputs */
     tp_status (*run)(pctx *x, struct step *s);
@@ -788,7 +805,8 @@ static tp_status state_write(const pctx *x, json_t *state) {
     size_t n = strlen(text);
     char *t2 = tp_malloc(n + 2);
     tp_status rc;
-    if (!t2) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (!t2)
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
     else {
         memcpy(t2, text, n);
         t2[n] = '\n';
@@ -875,10 +893,11 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     x.state_path = path_join(c->output, "_pipeline/state.json");
     x.eval_path = path_join(c->output, "evaluation/evaluation.json");
     x.report_path = path_join(c->output, "report/report.html");
-    x.impressions = c->input ? tp_strdup(c->input)
-                             : path_join(c->output, "simulate/impressions.parquet");
-    x.truth = c->truth ? tp_strdup(c->truth)
-                       : c->simulate ? path_join(c->output, "simulate/truth.json") : NULL;
+    x.impressions =
+        c->input ? tp_strdup(c->input) : path_join(c->output, "simulate/impressions.parquet");
+    x.truth = c->truth      ? tp_strdup(c->truth)
+              : c->simulate ? path_join(c->output, "simulate/truth.json")
+                            : NULL;
     if (!x.dir_sim || !x.dir_journeys || !x.dir_attr || !x.dir_eval || !x.dir_report ||
         !x.dir_state || !x.state_path || !x.eval_path || !x.report_path || !x.impressions ||
         ((c->truth || c->simulate) && !x.truth)) {
@@ -886,10 +905,12 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
         goto done;
     }
 
-    if (c->simulate) steps[n_steps++] = (step){.name = "simulate", .plan = plan_simulate, .run = run_simulate};
+    if (c->simulate)
+        steps[n_steps++] = (step){.name = "simulate", .plan = plan_simulate, .run = run_simulate};
     steps[n_steps++] = (step){.name = "journeys", .plan = plan_journeys, .run = run_journeys};
     steps[n_steps++] = (step){.name = "attribute", .plan = plan_attribute, .run = run_attribute};
-    if (x.truth) steps[n_steps++] = (step){.name = "evaluate", .plan = plan_evaluate, .run = run_evaluate};
+    if (x.truth)
+        steps[n_steps++] = (step){.name = "evaluate", .plan = plan_evaluate, .run = run_evaluate};
     steps[n_steps++] = (step){.name = "report", .plan = plan_report, .run = run_report};
 
     if ((rc = tp_mkdirs(x.dir_state)) != TP_OK) goto done;

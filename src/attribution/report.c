@@ -24,16 +24,12 @@ static inline double col_f64(const tp_column *c, tp_dtype t, size_t r) {
     if (t == TP_DTYPE_F32) return TP_CCOL(c, float)[r];
     return tp_column_get_f64(c, r);
 }
-static bool is_int_type(tp_dtype t) {
-    return t == TP_DTYPE_I64 || t == TP_DTYPE_I32;
-}
+static bool is_int_type(tp_dtype t) { return t == TP_DTYPE_I64 || t == TP_DTYPE_I32; }
 static bool is_num_type(tp_dtype t) {
     return t == TP_DTYPE_F64 || t == TP_DTYPE_F32 || t == TP_DTYPE_I64 || t == TP_DTYPE_I32 ||
            t == TP_DTYPE_BOOL;
 }
-static const char *src_name(const char *source) {
-    return source ? source : "credit";
-}
+static const char *src_name(const char *source) { return source ? source : "credit"; }
 
 /* Index of campaign name s in the sorted campaign list, or -1. */
 static long find_campaign(const tp_journeys *j, const char *s) {
@@ -42,8 +38,10 @@ static long find_campaign(const tp_journeys *j, const char *s) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(j->campaigns[mid], s);
         if (c == 0) return (long)mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }
@@ -59,7 +57,8 @@ static tp_status build_id_map(const tp_journeys *j, tp_i64map **out) {
         rc = tp_i64map_get_or_put(m, j->journey_id[i], &v, &ins);
         if (rc != TP_OK) goto fail;
         if (!ins) {
-            rc = tp_fail(TP_ERR_FORMAT, "journeys: journey_id %lld appears twice (rows %lld and %zu)",
+            rc = tp_fail(TP_ERR_FORMAT,
+                         "journeys: journey_id %lld appears twice (rows %lld and %zu)",
                          (long long)j->journey_id[i], (long long)v, i);
             goto fail;
         }
@@ -262,8 +261,7 @@ tp_status tp_report_attention_from_scores(const tp_journeys *j, const tp_frame *
         if (!tp_frame_find(scores, name)) break;
         L++;
     }
-    if (L == 0)
-        return tp_fail(TP_ERR_NOTFOUND, "%s: no column attention_at_index_0", src);
+    if (L == 0) return tp_fail(TP_ERR_NOTFOUND, "%s: no column attention_at_index_0", src);
     cols = tp_calloc(L, sizeof *cols);
     types = tp_calloc(L, sizeof *types);
     if (!cols || !types) {
@@ -432,7 +430,8 @@ done:
 
 /* TVD of a credit table against the truth (tp_eval_shares: over the union of campaigns). */
 static tp_status series_tvd(const tp_report_series *s, const tp_truth *t, double *out) {
-    tp_column *cn = tp_frame_find(s->credit, "campaign_nm"), *cs = tp_frame_find(s->credit, "share");
+    tp_column *cn = tp_frame_find(s->credit, "campaign_nm"),
+              *cs = tp_frame_find(s->credit, "share");
     size_t n = tp_frame_n_rows(s->credit);
     const char **names = tp_malloc((n ? n : 1) * sizeof *names);
     double *share = tp_malloc((n ? n : 1) * sizeof *share);
@@ -495,7 +494,8 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     for (size_t i = 0; i < nm; i++) {
         tp_column *c;
         if ((rc = tp_table_read(ms[i].path, NULL, 0, &ms[i].credit)) != TP_OK) goto done;
-        if ((rc = tp_frame_require(ms[i].credit, "campaign_nm", ms[i].path, &c)) != TP_OK) goto done;
+        if ((rc = tp_frame_require(ms[i].credit, "campaign_nm", ms[i].path, &c)) != TP_OK)
+            goto done;
         if (!tp_dtype_is_string(tp_column_type(c))) {
             rc = tp_fail(TP_ERR_FORMAT, "%s: column campaign_nm is %s, expected a string",
                          ms[i].path, tp_dtype_name(tp_column_type(c)));
@@ -518,7 +518,8 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         for (size_t i = 0; i < nm; i++)
             if (strcmp(ms[i].name, o->attention_method) == 0) tm = &ms[i];
         if (!tm || !tm->touches_path) {
-            rc = tp_fail(TP_ERR_ARG, "report: no per-touch credit %s_touches.parquet for method '%s'",
+            rc = tp_fail(TP_ERR_ARG,
+                         "report: no per-touch credit %s_touches.parquet for method '%s'",
                          o->attention_method, o->attention_method);
             goto done;
         }
@@ -528,14 +529,16 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     }
     if (o->attention && !o->attention_method) {
         if ((rc = tp_table_read(o->attention, NULL, 0, &att_in)) != TP_OK) goto done;
-        if ((rc = tp_report_attention_from_scores(j, att_in, o->attention, &att)) != TP_OK) goto done;
+        if ((rc = tp_report_attention_from_scores(j, att_in, o->attention, &att)) != TP_OK)
+            goto done;
         att_source = tp_strdup("attention scores");
     } else if (tm) {
         if ((rc = tp_table_read(tm->touches_path, NULL, 0, &att_in)) != TP_OK) goto done;
         if ((rc = tp_report_attention_from_touches(j, att_in, tm->touches_path, &att)) != TP_OK)
             goto done;
         size_t l = strlen(tm->name) + 32;
-        if ((att_source = tp_malloc(l))) snprintf(att_source, l, "%s per-touch credit", tm->name);
+        if ((att_source = tp_malloc(l)))
+            snprintf(att_source, l, "per-touch credit of method '%s'", tm->name);
     }
     if (att) {
         if (!att_source || !(att_path = join_path(o->out_dir, "campaign_attention.parquet"))) {
@@ -564,8 +567,10 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         if ((rc = tp_column_new("share", TP_DTYPE_F64, n, &sh)) != TP_OK) goto done;
         for (size_t r = 0; r < n && rc == TP_OK; r++)
             rc = tp_column_push_f64(sh, sum > 0 ? TP_CCOL(cc, double)[r] / sum : 0.0);
-        if (rc == TP_OK) rc = tp_frame_add_take(att_share, sh);
-        else tp_column_free(sh);
+        if (rc == TP_OK)
+            rc = tp_frame_add_take(att_share, sh);
+        else
+            tp_column_free(sh);
         if (rc != TP_OK) goto done;
         series[ns++] = (tp_report_series){"attention", att_share};
     }
