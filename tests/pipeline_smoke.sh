@@ -3,6 +3,7 @@
 #  1. a full run: every step done, every output present, state.json records them;
 #  2. the same config with --resume: every step skipped, no output rewritten;
 #  3. a changed attribution setting with --resume: simulate and journeys skipped, the rest re-run;
+#     per_touch switched off and on again leaves no stale per-touch credit or attention table;
 #  4. a broken step (an invalid method): exit 1, the error names the step and the method, the
 #     outputs of earlier steps are untouched and the state records the failure;
 #  5. an unknown config key: exit 1, the error names the key and its line.
@@ -66,6 +67,15 @@ sed 's/^half_life_days: 7/half_life_days: 3/' "$tmp/p.yaml" > "$tmp/p3.yaml"
 grep -q 'simulate skipped' "$tmp/run3.err" && grep -q 'journeys skipped' "$tmp/run3.err" || fail "early steps re-ran"
 grep -q 'attribute done' "$tmp/run3.err" && grep -q 'report done' "$tmp/run3.err" || fail "late steps did not re-run"
 [ "$(mtime "$out/journeys/train.parquet")" = "$before_train" ] || fail "journeys rewritten"
+
+# 3b. per-touch credit switched off: no stale per-touch files or attention table are left behind
+sed 's/^half_life_days: 7/per_touch: false/' "$tmp/p.yaml" > "$tmp/p4.yaml"
+"$bin" pipeline --config "$tmp/p4.yaml" --resume > /dev/null 2> "$tmp/run4.err" || { cat "$tmp/run4.err"; fail "per_touch: false failed"; }
+[ -z "$(ls "$out/attribution" | grep _touches.parquet || true)" ] || fail "stale per-touch credit left"
+test ! -e "$out/report/campaign_attention.parquet" || fail "stale campaign_attention.parquet left"
+test -s "$out/report/report.html" || fail "no report without per-touch credit"
+"$bin" pipeline --config "$tmp/p3.yaml" --resume > /dev/null 2> "$tmp/run5.err" || { cat "$tmp/run5.err"; fail "back to per_touch failed"; }
+test -s "$out/report/campaign_attention.parquet" || fail "campaign_attention.parquet not rebuilt"
 
 # 4. a broken step
 sed 's/^methods: .*/methods: [last, no-such-method]/' "$tmp/p3.yaml" > "$tmp/bad.yaml"

@@ -668,6 +668,14 @@ static tp_status run_attribute(pctx *x, step *s) {
         tp_log(TP_LOG_INFO, "pipeline: attribute: %s", x->method_names[i]);
         rc = tp_attribute(j, x->methods[i], &o, &cr);
         if (rc == TP_OK) rc = tp_credit_write(cr, j, x->dir_attr);
+        if (rc == TP_OK && !c->per_touch) { /* per-touch credit of an earlier run is stale now */
+            char name[128], *p;
+            snprintf(name, sizeof name, "%s_touches.parquet", x->method_names[i]);
+            if (!(p = path_join(x->dir_attr, name))) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            else if (unlink(p) != 0 && errno != ENOENT)
+                rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", p, strerror(errno));
+            tp_free(p);
+        }
         if (rc != TP_OK) rc = tp_fail_context(rc, "method '%s'", x->method_names[i]);
         tp_credit_free(cr);
         cr = NULL;
@@ -775,6 +783,11 @@ static tp_status run_report(pctx *x, step *s) {
         .truth = x->truth,
         .title = x->c->title,
     };
+    /* without per-touch credit there is no attention table: drop one left by an earlier run */
+    char *stale = x->c->per_touch ? NULL : path_join(x->dir_report, "campaign_attention.parquet");
+    if (stale && unlink(stale) != 0 && errno != ENOENT)
+        rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", stale, strerror(errno));
+    tp_free(stale);
     if (rc == TP_OK) rc = tp_report_run(&o, NULL);
     plist_free(&credit);
     return rc;

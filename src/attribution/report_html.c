@@ -861,7 +861,7 @@ tp_status tp_report_html_render(const tp_report_html_input *in, char **out) {
     card(&b, fmt_int(conv, buf), "conversions");
     card(&b, fmt_pct(j->n ? (double)conv / (double)j->n : NAN, buf), "conversion rate");
     card(&b, fmt_int((int64_t)j->n_campaigns, buf), "campaigns");
-    card(&b, fmt_int((int64_t)j->n_touches, buf), "touches");
+    card(&b, fmt_int((int64_t)j->n_touches, buf), "touches kept");
     card(&b, fmt_num(j->n ? (double)j->n_touches / (double)j->n : NAN, 1, buf),
          "touches per journey");
     if (cut) {
