@@ -6,7 +6,8 @@
 #     per_touch switched off and on again leaves no stale per-touch credit or attention table;
 #  4. a broken step (an invalid method): exit 1, the error names the step and the method, the
 #     outputs of earlier steps are untouched and the state records the failure;
-#  5. an unknown config key: exit 1, the error names the key and its line.
+#  5. a second run on a locked output folder is refused;
+#  6. an unknown config key: exit 1, the error names the key and its line.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -93,6 +94,16 @@ grep -q "no-such-method" "$tmp/bad.err" || fail "error does not say why"
 test -s "$out/report/report.html" || fail "earlier report removed"
 [ "$(status_of attribute)" = failed ] || fail "state does not record the failure"
 [ "$(status_of journeys)" = done ] || fail "state lost the earlier steps"
+
+# 4b. one run per output folder: a held lock refuses a second run, and leaves the state alone
+cp "$out/_pipeline/state.json" "$tmp/state.before"
+set +e
+flock "$out/_pipeline/lock" "$bin" pipeline --config "$tmp/p3.yaml" --resume > /dev/null 2> "$tmp/lock.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "a locked output folder exited $rc"
+grep -q "another pipeline is running" "$tmp/lock.err" || { cat "$tmp/lock.err"; fail "lock error unclear"; }
+cmp -s "$tmp/state.before" "$out/_pipeline/state.json" || fail "a refused run changed the state"
 
 # 5. unknown key, with its line
 printf 'output: %s\ninput: x.parquet\nmetods: [last]\n' "$out" > "$tmp/typo.yaml"

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -892,6 +894,8 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     size_t n_steps = 0;
     tp_pipeline_opts dflt = {0};
     char msg[1024] = "";
+    char *lock_path = NULL;
+    int lock_fd = -1;
     if (!opts) opts = &dflt;
     if (res) memset(res, 0, sizeof *res);
     memset(steps, 0, sizeof steps);
@@ -927,6 +931,23 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     steps[n_steps++] = (step){.name = "report", .plan = plan_report, .run = run_report};
 
     if ((rc = tp_mkdirs(x.dir_state)) != TP_OK) goto done;
+    /* one run per output folder at a time: the lock goes away with the process */
+    lock_path = path_join(x.dir_state, "lock");
+    if (!lock_path) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) {
+        rc = tp_fail(TP_ERR_IO, "cannot open '%s': %s", lock_path, strerror(errno));
+        goto done;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = tp_fail(errno == EWOULDBLOCK ? TP_ERR_ARG : TP_ERR_IO,
+                     "another pipeline is running on '%s' (lock '%s'): %s", c->output, lock_path,
+                     errno == EWOULDBLOCK ? "wait for it to finish" : strerror(errno));
+        goto done;
+    }
     if (opts->resume) {
         struct stat st;
         if (stat(x.state_path, &st) == 0) {
@@ -1041,6 +1062,8 @@ done:
         plist_free(&steps[i].inputs);
         plist_free(&steps[i].outputs);
     }
+    if (lock_fd >= 0) close(lock_fd); /* releases the lock */
+    tp_free(lock_path);
     json_decref(prev);
     json_decref(state);
     json_decref(steps_json);
