@@ -8,7 +8,11 @@
 #include "touchpoint/csv.h"
 #include "touchpoint/io.h"
 #include "touchpoint/journeys.h"
+#include "touchpoint/simulate.h"
+#include "touchpoint/journey_build.h"
 #include "touchpoint/attribution.h"
+#include "touchpoint/report.h"
+#include "touchpoint/pipeline.h"
 
 TP_API const char *tp_version(void);
 
