@@ -703,6 +703,10 @@ tp_status attr_markov(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c)
         rc = tp_fail(TP_ERR_NOMEM, "out of memory solving the Markov chain (%zu states)", S);
         goto done;
     }
+    if (S == 0) { // no touches at all: nothing to credit
+        c->n_states = 0;
+        goto done;
+    }
     if (x.dense && o->markov_order == 1) {
         // Each campaign is one state: state s is the campaign skey[s] - 1.
         double *pr = tp_malloc((S ? S : 1) * sizeof *pr);
