@@ -319,6 +319,21 @@ static void test_shapley_exact(void) {
         CHECK_CLOSE(c->attributed_conversions[2], -59.0 / 180, 1e-12);
         tp_credit_free(c);
     }
+    /* Count game v(S) = C(S): each conversion split equally among its journey's distinct
+     * campaigns: a = 2 + 3/2 + 2/2 = 4.5, b = 1 + 3/2 = 2.5, c = 2/2 = 1; v(abc) = 8. */
+    o.shapley_game = TP_SHAPLEY_COUNT;
+    for (int exact = 0; exact < 2; exact++) {
+        o.shapley_max_exact = exact ? 15 : 2; // 3 players > 2: sampled
+        tp_credit *c = run(j, TP_ATTR_SHAPLEY, &o);
+        if (!c) continue;
+        CHECK(c->n_samples == (exact ? 0 : o.shapley_samples));
+        CHECK_CLOSE(c->base_rate, 8, 0);
+        double tol = exact ? 1e-12 : 0.2; // sampled: permutations over 3 players
+        CHECK_CLOSE(c->attributed_conversions[0], 4.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[1], 2.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[2], 1.0, tol);
+        tp_credit_free(c);
+    }
     tp_journeys_free(j);
 }
 
