@@ -538,7 +538,7 @@ static double p_conversion(const chain *ch, const double *h) {
  * Each column follows exactly the single-removal Gauss-Seidel iteration; a block stops when its
  * largest change passes the same error bound as solve_gs. Blocks are fixed by the campaign
  * list alone, so results do not depend on the thread count. */
-#define W 16
+#define W 32
 
 typedef struct block_ctx {
     const chain *ch;
@@ -630,6 +630,9 @@ static tp_status removals_blocked(const chain *ch, const double *h_full, const u
                                   size_t n_todo, size_t C, int nt, double *p_removed) {
     size_t n_blocks = (n_todo + W - 1) / W;
     if ((size_t)nt > n_blocks) nt = (int)n_blocks;
+    // Each thread holds an S x W block: fewer threads rather than more than ~4 GiB of blocks.
+    size_t per_thread = (ch->S ? ch->S : 1) * W * sizeof(double);
+    while (nt > 1 && (size_t)nt * per_thread > ((size_t)4 << 30)) nt--;
     block_ctx x = {.ch = ch, .h_full = h_full, .todo = todo, .n_todo = n_todo,
                    .p_removed = p_removed, .n_campaigns = C};
     tp_status rc = TP_OK;
