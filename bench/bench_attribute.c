@@ -1,9 +1,8 @@
-/* bench_attribute.c: wall time of every attribution method on a synthetic in-memory journey
- * set (default 10M journeys, 200 campaigns), without file I/O. Build and run:
- *   make && cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -pthread bench/bench_attribute.c \
- *      build/libtouchpoint.a -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc \
- *      -llz4 -lm -o build/bench_attribute
- *   build/bench_attribute [JOURNEYS] [CAMPAIGNS] [THREADS] [MARKOV_ORDER] [SHAPLEY_SAMPLES] */
+/* bench_attribute.c: wall and CPU time of every attribution method on a synthetic in-memory
+ * journey set (default 10M journeys, 200 campaigns), without file I/O. `make bench` builds it as
+ * build/bench/bench_attribute (bench/run.sh runs it); by hand:
+ *   make build/bench/bench_attribute
+ *   build/bench/bench_attribute [JOURNEYS] [CAMPAIGNS] [THREADS] [MARKOV_ORDER] [SHAPLEY_SAMPLES] */
 #include "touchpoint/touchpoint.h"
 
 #include <stdlib.h>
