@@ -76,7 +76,7 @@ struct tp_pq_reader {
 /* Sizes we refuse as corrupt rather than try to allocate (a hostile header must not be able to
  * make us allocate much more than the file holds). */
 #define PAGE_LIMIT_FLOOR ((size_t)256 << 20)
-#define ROWGROUP_BYTES_FLOOR ((size_t)512 << 20)
+#define ROWGROUP_BYTES_FLOOR ((size_t)256 << 20)
 
 static tp_status grow(void **buf, size_t *cap, size_t need) {
     if (need <= *cap) return TP_OK;
@@ -904,7 +904,7 @@ tp_status tp_pq_read_row_group(tp_pq_reader *r, size_t g, tp_frame **out) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
         if (c->nested)
             return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
-        need += rows * (tp_dtype_size(c->dtype) + 1);
+        need += rows * (tp_dtype_size(c->dtype) + 9); // values, validity, level and index scratch
     }
     if (need > ROWGROUP_BYTES_FLOOR && need / 64 > r->size)
         return tp_fail(TP_ERR_FORMAT, "'%s': row group %zu claims %zu rows (%zu bytes decoded) in a %zu-byte file: refusing as corrupt",
