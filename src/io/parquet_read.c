@@ -42,6 +42,7 @@ typedef struct pq_col {
     tp_time_unit unit;
     conv cv;
     double scale;                /* decimals: 10^scale */
+    bool uuid;                   /* FLBA(16) UUID: read as its canonical 36-character text */
     tp_strdict *dict;            /* strings: shared by every row group read from this reader */
 } pq_col;
 
@@ -171,8 +172,9 @@ static tp_status map_type(pq_col *c) {
             c->cv = CV_F16;
             return TP_OK;
         }
-        c->dtype = TP_DTYPE_BYTES;
         c->cv = CV_STR;
+        c->uuid = lt == PQ_LT_UUID && e->type_length == 16;
+        c->dtype = c->uuid ? TP_DTYPE_STR : TP_DTYPE_BYTES;
         return TP_OK;
     case PQ_BYTE_ARRAY:
         if (is_dec) { c->dtype = TP_DTYPE_F64; c->cv = CV_DECBA; return TP_OK; }
@@ -537,6 +539,16 @@ static tp_status ba_sink(void *vctx, size_t i, const uint8_t *p, uint32_t len) {
         return TP_OK;
     }
     int32_t code;
+    char text[36];
+    if (x->c->uuid && len == 16) { // 8-4-4-4-12 lower-case hex, as every UUID is printed
+        static const char hex[] = "0123456789abcdef";
+        for (int k = 0, o = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10) text[o++] = '-';
+            text[o++] = hex[p[k] >> 4];
+            text[o++] = hex[p[k] & 15];
+        }
+        return tp_strdict_intern(x->c->dict, text, sizeof text, &((int32_t *)x->out)[i]);
+    }
     if (x->last && len == x->last_len && memcmp(p, x->last, len) == 0) code = x->last_code;
     else {
         tp_status rc = tp_strdict_intern(x->c->dict, (const char *)p, len, &code);
