@@ -979,7 +979,45 @@ static void test_inspect(const char *dir) {
     CHECK_STATUS(tp_pq_inspect(tp_test_path("missing.parquet"), stdout), TP_ERR_IO);
 }
 
+/* Two files DuckDB wrote from one query (fuzz seeds): v2 pages with DELTA_BINARY_PACKED,
+ * DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT under zstd, and v1 dictionary pages under gzip.
+ * Row i: id i, uid i*37%1000 (null when i%7==0), campaign 'c_<i%50>' (null when i%5==0),
+ * ts 2024-01-01 + 1001*i ms, d 2020-01-01 + i days, d38 = (i-150)*12345678901, uu = md5(i) as UUID. */
+static void test_duckdb_files(void) {
+    tp_frame *a = NULL, *b = NULL;
+    CHECK_OK(tp_pq_read_file("fuzz/corpus/parquet/duckdb_v2_mixed.zstd.parquet", NULL, 0, &a));
+    CHECK_OK(tp_pq_read_file("fuzz/corpus/parquet/duckdb_v1_mixed.gzip.parquet", NULL, 0, &b));
+    if (!a || !b) goto done;
+    CHECK(tp_frame_n_rows(a) == 300 && tp_frame_n_rows(b) == 300 && tp_frame_n_cols(a) == tp_frame_n_cols(b));
+    for (size_t c = 0; c < tp_frame_n_cols(a) && c < tp_frame_n_cols(b); c++)
+        CHECK(columns_equal(tp_frame_col(a, c), tp_frame_col(b, c)));
+    const tp_column *uid = tp_frame_find(a, "uid"), *cmp = tp_frame_find(a, "campaign"), *ts = tp_frame_find(a, "ts");
+    const tp_column *d = tp_frame_find(a, "d"), *d38 = tp_frame_find(a, "d38"), *d18 = tp_frame_find(a, "d18");
+    const tp_column *uu = tp_frame_find(a, "uu"), *f = tp_frame_find(a, "f");
+    if (!uid || !cmp || !ts || !d || !d38 || !d18 || !uu || !f) {
+        CHECK(0);
+        goto done;
+    }
+    for (size_t i = 0; i < 300; i++) {
+        CHECK(tp_column_is_null(uid, i) == (i % 7 == 0));
+        if (i % 7) CHECK(TP_CCOL(uid, int32_t)[i] == (int32_t)(i * 37 % 1000));
+        CHECK(tp_column_is_null(cmp, i) == (i % 5 == 0));
+        CHECK(TP_CCOL(ts, int64_t)[i] == 1704067200000000LL + 1001000LL * (int64_t)i);
+        CHECK(TP_CCOL(d, int32_t)[i] == 18262 + (int32_t)i);
+        CHECK(TP_CCOL(d38, double)[i] == ((double)i - 150) * 12345678901.0);
+        CHECK(TP_CCOL(f, float)[i] == (float)(i / 7.0));
+    }
+    CHECK(tp_column_unit(ts) == TP_UNIT_MICROS && tp_column_type(uu) == TP_DTYPE_STR);
+    CHECK_STR(tp_column_get_str(cmp, 299, NULL), "c_49");
+    CHECK_STR(tp_column_get_str(uu, 1, NULL), "c4ca4238-a0b9-2382-0dcc-509a6f75849b"); // md5('1')
+    CHECK(TP_CCOL(d18, double)[1] == -498765.433);                                      // DECIMAL(18,3)
+done:
+    tp_frame_free(a);
+    tp_frame_free(b);
+}
+
 void suite_parquet_read(void) {
+    test_duckdb_files();
     test_rle();
     test_delta();
     test_byte_arrays();
