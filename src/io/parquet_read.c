@@ -570,6 +570,30 @@ static tp_status flba_to_sink(const uint8_t *p, size_t w, size_t n, ba_ctx *x) {
     return TP_OK;
 }
 
+/* Before allocating for a page, check its claimed uncompressed size against what the codec can
+ * produce from clen bytes (snappy records the size; deflate and lz4 have bounded ratios). */
+static tp_status plausible_size(int codec, const uint8_t *src, size_t clen, size_t ulen) {
+    size_t limit = PAGE_LIMIT_FLOOR;
+    if (clen < SIZE_MAX / 1100 && clen * 1100 > limit) limit = clen * 1100;
+    if (codec == TP_CODEC_SNAPPY) {
+        uint64_t n = 0; // snappy's preamble: the uncompressed length as a varint
+        for (size_t k = 0, sh = 0; k < clen && k < 5; k++, sh += 7) {
+            n |= (uint64_t)(src[k] & 0x7f) << sh;
+            if (!(src[k] & 0x80)) break;
+        }
+        if (n != ulen)
+            return tp_fail(TP_ERR_FORMAT, "snappy page holds %llu bytes, the header says %zu", (unsigned long long)n, ulen);
+    } else if (codec == TP_CODEC_GZIP) {
+        limit = clen * 1032 + 1024; // deflate's maximum ratio
+    } else if (codec == TP_CODEC_LZ4 || codec == TP_CODEC_LZ4_RAW) {
+        limit = clen * 256 + 1024;  // lz4's maximum ratio (~255)
+    }
+    if (ulen > limit)
+        return tp_fail(TP_ERR_FORMAT, "page claims %zu uncompressed bytes from %zu compressed: refusing as corrupt", ulen,
+                       clen);
+    return TP_OK;
+}
+
 // ---- page decoding ----
 
 typedef struct chunk_state {
@@ -813,6 +837,7 @@ static tp_status data_page_v2(chunk_state *s, const pq_page_header *h, const uin
     const uint8_t *vp = body + rl + dl;
     size_t vlen = clen - rl - dl, ulen = (size_t)h->uncompressed_size - rl - dl;
     if (h->is_compressed && s->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
+        if ((rc = plausible_size(s->codec, vp, vlen, ulen)) != TP_OK) return rc;
         if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen)) != TP_OK) return rc;
         if ((rc = tp_codec_decompress((tp_codec)s->codec, vp, vlen, r->page_buf, ulen)) != TP_OK) return rc;
         vp = r->page_buf;
@@ -863,11 +888,6 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
                 return tp_fail(TP_ERR_FORMAT, "page CRC mismatch (stored %08x, computed %08x): the page is corrupt", h.crc,
                                crc);
         }
-        size_t limit = PAGE_LIMIT_FLOOR;
-        if (clen < SIZE_MAX / 1100 && clen * 1100 > limit) limit = clen * 1100;
-        if (ulen > limit)
-            return tp_fail(TP_ERR_FORMAT, "page claims %zu uncompressed bytes from %zu compressed: refusing as corrupt", ulen,
-                           clen);
         if (h.type == PQ_PAGE_DATA_V2) {
             if (!h.has_v2) return tp_fail(TP_ERR_FORMAT, "data page v2 without its header");
             if ((rc = data_page_v2(&s, &h, body, clen)) != TP_OK) return rc;
@@ -876,6 +896,7 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
         if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DICTIONARY) continue; // index pages etc.
         const uint8_t *p = body;
         if (cm->codec != TP_CODEC_UNCOMPRESSED) {
+            if ((rc = plausible_size(cm->codec, body, clen, ulen)) != TP_OK) return rc;
             if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen + 1)) != TP_OK) return rc;
             if ((rc = tp_codec_decompress((tp_codec)cm->codec, body, clen, r->page_buf, ulen)) != TP_OK) return rc;
             p = r->page_buf;
