@@ -288,10 +288,14 @@ tp_status tp_pq_open(const char *path, tp_pq_reader **out) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return tp_fail(TP_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     tp_pq_reader *r = tp_calloc(1, sizeof *r);
     if (!r || !(r->path = tp_strdup(path))) {
