@@ -72,6 +72,8 @@ struct tp_pq_reader {
     size_t i64_cap;
     uint8_t *dict_vals;          /* current chunk's dictionary, in the output type */
     size_t dict_cap;
+    uint8_t *nulls_buf;          /* non-null values of a page with nulls, before spreading */
+    size_t nulls_cap;
 };
 
 /* Sizes we refuse as corrupt rather than try to allocate (a hostile header must not be able to
@@ -347,6 +349,7 @@ void tp_pq_close(tp_pq_reader *r) {
     tp_free(r->vals);
     tp_free(r->i64);
     tp_free(r->dict_vals);
+    tp_free(r->nulls_buf);
     tp_free(r->path);
     tp_free(r);
 }
@@ -738,23 +741,31 @@ static tp_status read_dictionary(chunk_state *s, const pq_page_header *h, const 
 }
 
 /* Place n_vals decoded values (in r->vals-like buffer src) over n rows with def levels lev. */
+/* Spread nonnull decoded values (src) over n rows following the definition levels in r->lev;
+ * the rows between stay zero and are marked null. */
+#define SCATTER(T)                                                                                  \
+    do {                                                                                            \
+        T *d = (T *)dst;                                                                            \
+        const T *v = (const T *)src;                                                                \
+        for (size_t i = 0; i < n; i++)                                                              \
+            if (lev[i] == md) d[i] = v[j++];                                                         \
+    } while (0)
 static tp_status scatter(chunk_state *s, const uint32_t *lev, size_t n, const uint8_t *src) {
-    size_t ow = tp_dtype_size(s->c->dtype);
+    size_t ow = tp_dtype_size(s->c->dtype), j = 0;
+    uint32_t md = (uint32_t)s->c->max_def;
     uint8_t *dst = (uint8_t *)tp_column_data(s->col) + s->rows_done * ow;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (lev[i] == (uint32_t)s->c->max_def) {
-            memcpy(dst + i * ow, src + j * ow, ow);
-            j++;
-        } else {
+    if (ow == 1) SCATTER(uint8_t);
+    else if (ow == 4) SCATTER(uint32_t);
+    else SCATTER(uint64_t);
+    for (size_t i = 0; i < n; i++)
+        if (lev[i] != md) {
             tp_status rc = tp_column_set_null(s->col, s->rows_done + i, true);
             if (rc != TP_OK) return rc;
         }
-    }
     return TP_OK;
 }
 
-/* Def levels decoded into r->lev; returns the non-null count. */
+/* Decode a page's values into the column at rows_done (through a side buffer when it has nulls). */
 static tp_status page_values(chunk_state *s, int enc, size_t n, size_t nonnull, bool has_lev,
                              const uint8_t *p, size_t len) {
     tp_pq_reader *r = s->r;
@@ -764,13 +775,29 @@ static tp_status page_values(chunk_state *s, int enc, size_t n, size_t nonnull, 
         void *out = (uint8_t *)tp_column_data(s->col) + s->rows_done * ow;
         return decode_values(s, enc, p, len, n, out);
     }
-    // decode into a side buffer, then spread over the rows (vals may be used by BSS/DBA: use i64's neighbour)
-    uint8_t *tmp = tp_malloc(nonnull * ow + 8);
-    if (!tmp) return tp_fail(TP_ERR_NOMEM, "out of memory decoding a page of %zu values", nonnull);
-    rc = decode_values(s, enc, p, len, nonnull, tmp);
-    if (rc == TP_OK) rc = scatter(s, r->lev, n, tmp);
-    tp_free(tmp);
-    return rc;
+    // decode_values may use every other scratch buffer (indices, BSS, DELTA): this one is its own
+    if ((rc = grow((void **)&r->nulls_buf, &r->nulls_cap, nonnull * ow + 8)) != TP_OK) return rc;
+    if ((rc = decode_values(s, enc, p, len, nonnull, r->nulls_buf)) != TP_OK) return rc;
+    return scatter(s, r->lev, n, r->nulls_buf);
+}
+
+/* Definition levels that are one RLE run of max_def (a page without nulls, the common case for
+ * OPTIONAL columns) need not be expanded. */
+static bool levels_all_present(const uint8_t *p, size_t len, int bw, uint32_t md, size_t n) {
+    uint64_t h = 0;
+    size_t pos = 0;
+    for (int sh = 0; pos < len && sh < 64; sh += 7) {
+        uint8_t b = p[pos++];
+        h |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) break;
+        if (pos == len) return false;
+    }
+    if ((h & 1) || (h >> 1) < n) return false;
+    size_t vb = ((size_t)bw + 7) / 8;
+    if (len - pos < vb) return false;
+    uint32_t v = 0;
+    for (size_t k = 0; k < vb; k++) v |= (uint32_t)p[pos + k] << (8 * k);
+    return v == md;
 }
 
 static tp_status count_levels(chunk_state *s, size_t n, size_t *nonnull) {
@@ -791,6 +818,7 @@ static tp_status count_levels(chunk_state *s, size_t n, size_t *nonnull) {
 static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uint8_t *p, size_t len) {
     tp_pq_reader *r = s->r;
     size_t n = (size_t)h->num_values, nonnull = n;
+    bool all = false;
     tp_status rc;
     if (n > s->num_rows - s->rows_done)
         return tp_fail(TP_ERR_FORMAT, "data page holds %zu values, only %zu rows remain", n, s->num_rows - s->rows_done);
@@ -802,7 +830,8 @@ static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uin
             uint32_t l;
             memcpy(&l, p, 4);
             if (l > len - 4) return tp_fail(TP_ERR_FORMAT, "definition levels length %u runs past the page", l);
-            if ((rc = pq_rle_decode(p + 4, l, bw, r->lev, n)) != TP_OK) return rc;
+            all = levels_all_present(p + 4, l, bw, (uint32_t)s->c->max_def, n);
+            if (!all && (rc = pq_rle_decode(p + 4, l, bw, r->lev, n)) != TP_OK) return rc;
             p += 4 + l;
             len -= 4 + (size_t)l;
         } else if (h->def_encoding == PQ_ENC_BIT_PACKED) {
@@ -813,7 +842,7 @@ static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uin
             len -= bytes;
         } else
             return tp_fail(TP_ERR_FORMAT, "definition level encoding %s is not supported", tp_pq_encoding_name(h->def_encoding));
-        if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
+        if (!all && (rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
     }
     if ((rc = page_values(s, h->encoding, n, nonnull, s->c->max_def > 0, p, len)) != TP_OK) return rc;
     s->rows_done += n;
@@ -832,12 +861,11 @@ static tp_status data_page_v2(chunk_state *s, const pq_page_header *h, const uin
     if (s->c->max_def > 0) {
         if ((rc = grow((void **)&r->lev, &r->lev_cap, n * 4 + 4)) != TP_OK) return rc;
         int bw = pq_bit_width((uint32_t)s->c->max_def);
-        if ((rc = pq_rle_decode(body + rl, dl, bw, r->lev, n)) != TP_OK) return rc;
-        if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
-        if (h->num_nulls != (int32_t)(n - nonnull))
-            return tp_fail(TP_ERR_FORMAT, "page v2 says %d nulls, its levels have %zu", h->num_nulls, n - nonnull);
-    } else if (h->num_nulls != 0)
-        return tp_fail(TP_ERR_FORMAT, "page v2 of a required column says %d nulls", h->num_nulls);
+        if (!levels_all_present(body + rl, dl, bw, (uint32_t)s->c->max_def, n)) {
+            if ((rc = pq_rle_decode(body + rl, dl, bw, r->lev, n)) != TP_OK) return rc;
+            if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
+        }
+    } // num_nulls is informational: the levels decide (as in Arrow's reader)
     const uint8_t *vp = body + rl + dl;
     size_t vlen = clen - rl - dl, ulen = (size_t)h->uncompressed_size - rl - dl;
     if (h->is_compressed && s->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
