@@ -982,7 +982,9 @@ static void test_inspect(const char *dir) {
 /* Two files DuckDB wrote from one query (fuzz seeds): v2 pages with DELTA_BINARY_PACKED,
  * DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT under zstd, and v1 dictionary pages under gzip.
  * Row i: id i, uid i*37%1000 (null when i%7==0), campaign 'c_<i%50>' (null when i%5==0),
- * ts 2024-01-01 + 1001*i ms, d 2020-01-01 + i days, d38 = (i-150)*12345678901, uu = md5(i) as UUID. */
+ * ts 2024-01-01 + 1001*i ms, d 2020-01-01 + i days, d38 = (i-150)*12345678901, uu = md5(i) as UUID,
+ * dx = i - 140703702434697 as DECIMAL(38,4): its unscaled value (~1.4e18) is not an exact double,
+ * so dividing it by 10^4 would round twice and miss the exact integer. */
 static void test_duckdb_files(void) {
     tp_frame *a = NULL, *b = NULL;
     CHECK_OK(tp_pq_read_file("fuzz/corpus/parquet/duckdb_v2_mixed.zstd.parquet", NULL, 0, &a));
@@ -993,8 +995,8 @@ static void test_duckdb_files(void) {
         CHECK(columns_equal(tp_frame_col(a, c), tp_frame_col(b, c)));
     const tp_column *uid = tp_frame_find(a, "uid"), *cmp = tp_frame_find(a, "campaign"), *ts = tp_frame_find(a, "ts");
     const tp_column *d = tp_frame_find(a, "d"), *d38 = tp_frame_find(a, "d38"), *d18 = tp_frame_find(a, "d18");
-    const tp_column *uu = tp_frame_find(a, "uu"), *f = tp_frame_find(a, "f");
-    if (!uid || !cmp || !ts || !d || !d38 || !d18 || !uu || !f) {
+    const tp_column *uu = tp_frame_find(a, "uu"), *f = tp_frame_find(a, "f"), *dx = tp_frame_find(a, "dx");
+    if (!uid || !cmp || !ts || !d || !d38 || !d18 || !uu || !f || !dx) {
         CHECK(0);
         goto done;
     }
@@ -1006,6 +1008,7 @@ static void test_duckdb_files(void) {
         CHECK(TP_CCOL(d, int32_t)[i] == 18262 + (int32_t)i);
         CHECK(TP_CCOL(d38, double)[i] == ((double)i - 150) * 12345678901.0);
         CHECK(TP_CCOL(f, float)[i] == (float)(i / 7.0));
+        CHECK(TP_CCOL(dx, double)[i] == (double)i - 140703702434697.0);
     }
     CHECK(tp_column_unit(ts) == TP_UNIT_MICROS && tp_column_type(uu) == TP_DTYPE_STR);
     CHECK_STR(tp_column_get_str(cmp, 299, NULL), "c_49");

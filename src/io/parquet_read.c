@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,6 +44,7 @@ typedef struct pq_col {
     tp_time_unit unit;
     conv cv;
     double scale;                /* decimals: 10^scale */
+    int digits;                  /* decimals: the scale itself */
     bool uuid;                   /* FLBA(16) UUID: read as its canonical 36-character text */
     tp_strdict *dict;            /* strings: shared by every row group read from this reader */
 } pq_col;
@@ -129,6 +132,7 @@ static tp_status map_type(pq_col *c) {
         int scale = lt == PQ_LT_DECIMAL ? e->lt_scale : e->scale;
         if (scale < 0 || scale > 76) return tp_fail(TP_ERR_FORMAT, "column '%s': decimal scale %d is invalid", c->name, scale);
         c->scale = pow10i(scale);
+        c->digits = scale;
     }
     switch (t) {
     case PQ_BOOLEAN: c->dtype = TP_DTYPE_BOOL; c->cv = CV_BOOL; return TP_OK;
@@ -166,6 +170,8 @@ static tp_status map_type(pq_col *c) {
         if (e->type_length <= 0)
             return tp_fail(TP_ERR_FORMAT, "column '%s': FIXED_LEN_BYTE_ARRAY length %d is invalid", c->name,
                            e->type_length);
+        if (is_dec && e->type_length > 64)
+            return tp_fail(TP_ERR_FORMAT, "column '%s': a %d-byte decimal is too wide", c->name, e->type_length);
         if (is_dec) { c->dtype = TP_DTYPE_F64; c->cv = CV_DECBA; return TP_OK; }
         if (lt == PQ_LT_FLOAT16) {
             if (e->type_length != 2)
@@ -422,23 +428,61 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
-/* Big-endian two's complement integer of any length, as a double. */
-static double be_int_to_double(const uint8_t *p, size_t n) {
+/* Decimals to double, correctly rounded (as strtod of the decimal text would be): when the
+ * unscaled value and 10^scale are both exact doubles one division rounds once; otherwise the
+ * digits go through strtod. */
+static double dec_slow_i64(int64_t v, int digits) {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%llde-%d", (long long)v, digits);
+    return strtod(buf, NULL);
+}
+
+static double dec_i64(int64_t v, const pq_col *c) {
+    if (c->digits <= 22 && v > -(1LL << 53) && v < (1LL << 53)) return (double)v / c->scale;
+    return dec_slow_i64(v, c->digits);
+}
+
+/* Big-endian two's complement integer of n bytes with the column's scale. */
+static double dec_be(const uint8_t *p, size_t n, const pq_col *c) {
     if (n == 0) return 0;
-    // drop sign-extension bytes so that up to 8 significant bytes convert exactly through int64
     bool neg = p[0] & 0x80;
-    while (n > 8 && p[0] == (neg ? 0xff : 0x00) && ((p[1] & 0x80) != 0) == neg) {
+    // drop sign-extension bytes so that up to 8 significant bytes go through int64
+    while (n > 1 && p[0] == (neg ? 0xff : 0x00) && ((p[1] & 0x80) != 0) == neg) {
         p++;
         n--;
     }
     if (n <= 8) {
         uint64_t u = neg ? ~0ull : 0;
         for (size_t k = 0; k < n; k++) u = u << 8 | p[k];
-        return (double)(int64_t)u;
+        return dec_i64((int64_t)u, c);
     }
-    double v = 0;
-    for (size_t k = 0; k < n; k++) v = v * 256 + (neg ? (uint8_t)~p[k] : p[k]);
-    return neg ? -(v + 1) : v;
+    // wide: magnitude in base 256, then decimal digits by repeated division by 10
+    uint8_t mag[64];
+    char digits[200];
+    if (n > sizeof mag) return NAN; // callers refuse wider values
+    unsigned carry = 1;
+    for (size_t k = n; k-- > 0;) { // two's complement negation when negative
+        unsigned b = neg ? (uint8_t)~p[k] + carry : p[k];
+        carry = neg ? b >> 8 : 0;
+        mag[k] = (uint8_t)b;
+    }
+    size_t nd = 0, start = 0;
+    while (start < n) {
+        unsigned rem = 0;
+        for (size_t k = start; k < n; k++) {
+            unsigned cur = rem << 8 | mag[k];
+            mag[k] = (uint8_t)(cur / 10);
+            rem = cur % 10;
+        }
+        digits[nd++] = (char)('0' + rem);
+        while (start < n && mag[start] == 0) start++;
+    }
+    char buf[240];
+    size_t o = 0;
+    if (neg) buf[o++] = '-';
+    while (nd) buf[o++] = digits[--nd];
+    snprintf(buf + o, sizeof buf - o, "e-%d", c->digits);
+    return strtod(buf, NULL);
 }
 
 /* INT96 (nanoseconds of the day, Julian day) -> microseconds since the epoch. */
@@ -470,14 +514,14 @@ static void convert_fixed(const pq_col *c, const uint8_t *src, size_t n, void *o
         for (size_t i = 0; i < n; i++) {
             int32_t v;
             memcpy(&v, src + 4 * i, 4);
-            ((double *)out)[i] = v / c->scale;
+            ((double *)out)[i] = dec_i64(v, c);
         }
         return;
     case CV_DEC64:
         for (size_t i = 0; i < n; i++) {
             int64_t v;
             memcpy(&v, src + 8 * i, 8);
-            ((double *)out)[i] = (double)v / c->scale;
+            ((double *)out)[i] = dec_i64(v, c);
         }
         return;
     case CV_INT96:
@@ -487,7 +531,7 @@ static void convert_fixed(const pq_col *c, const uint8_t *src, size_t n, void *o
         for (size_t i = 0; i < n; i++) ((float *)out)[i] = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
         return;
     case CV_DECBA:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = be_int_to_double(src + w * i, w) / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_be(src + w * i, w, c);
         return;
     case CV_BOOL:
     case CV_STR: break; // not fixed-width conversions
@@ -505,11 +549,11 @@ static void convert_i64(const pq_col *c, const int64_t *v, size_t n, void *out) 
         for (size_t i = 0; i < n; i++) ((int64_t *)out)[i] = (int64_t)(uint32_t)(uint64_t)v[i];
         return;
     case CV_DEC32:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = (int32_t)(uint32_t)(uint64_t)v[i] / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_i64((int32_t)(uint32_t)(uint64_t)v[i], c);
         return;
     case CV_I64: memcpy(out, v, n * 8); return;
     case CV_DEC64:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = (double)v[i] / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_i64(v[i], c);
         return;
     default: TP_ASSERT(0);
     }
@@ -542,7 +586,7 @@ static tp_status ba_sink(void *vctx, size_t i, const uint8_t *p, uint32_t len) {
     ba_ctx *x = vctx;
     if (x->c->cv == CV_DECBA) {
         if (len > 64) return tp_fail(TP_ERR_FORMAT, "decimal of %u bytes is too wide", len);
-        ((double *)x->out)[i] = be_int_to_double(p, len) / x->c->scale;
+        ((double *)x->out)[i] = dec_be(p, len, x->c);
         return TP_OK;
     }
     int32_t code;
