@@ -971,12 +971,12 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
         }
         if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DICTIONARY) continue; // index pages etc.
         const uint8_t *p = body;
-        if (cm->codec != TP_CODEC_UNCOMPRESSED) {
+        if (cm->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
             if ((rc = plausible_size(cm->codec, body, clen, ulen)) != TP_OK) return rc;
             if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen + 1)) != TP_OK) return rc;
             if ((rc = tp_codec_decompress((tp_codec)cm->codec, body, clen, r->page_buf, ulen)) != TP_OK) return rc;
             p = r->page_buf;
-        } else if (ulen != clen)
+        } else if (cm->codec == TP_CODEC_UNCOMPRESSED && ulen != clen)
             return tp_fail(TP_ERR_FORMAT, "uncompressed page sizes disagree (%zu vs %zu)", ulen, clen);
         if (h.type == PQ_PAGE_DICTIONARY) {
             if (!h.has_dict) return tp_fail(TP_ERR_FORMAT, "dictionary page without its header");
