@@ -665,6 +665,76 @@ static void test_random_round_trip(void) {
     tp_frame_free(f);
 }
 
+// ---- parallel parsing (quote-free bodies >= 4 MiB) must equal the sequential read ----
+
+static void test_parallel(void) {
+    const char *path = tp_test_path("par.csv");
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return;
+    const int N = 240000;
+    fprintf(fp, "id,big,mixed,name,late,d\n");
+    for (int i = 0; i < N; i++) {
+        /* part-dependent types: big is int32 until late, mixed gets text late, late is all null
+         * in the first half, d gets a timestamp late; names appear in a different order late */
+        int64_t big = i == 200000 ? 5000000000LL : i;
+        char mixed[16], late[24];
+        if (i == 230000) snprintf(mixed, sizeof mixed, "abc");
+        else snprintf(mixed, sizeof mixed, "%d", i % 97);
+        if (i < N / 2) late[0] = 0;
+        else snprintf(late, sizeof late, "%d.5", i);
+        int y = 2000 + i % 20;
+        fprintf(fp, "%d,%lld,%s,s%d,%s,%04d-01-02%s\n", i, (long long)big, mixed,
+                i < N / 2 ? i % 1000 : 999 - i % 1200, late, y, i == 235000 ? " 10:00:00" : "");
+    }
+    fclose(fp);
+    tp_frame *seq = NULL, *par = NULL, *par3 = NULL;
+    tp_threads_set_default(1);
+    CHECK_OK(tp_csv_read_file(path, NULL, &seq));
+    tp_threads_set_default(2);
+    CHECK_OK(tp_csv_read_file(path, NULL, &par));
+    tp_threads_set_default(3);
+    CHECK_OK(tp_csv_read_file(path, NULL, &par3));
+    tp_threads_set_default(0);
+    if (!seq || !par || !par3) goto done;
+    CHECK(tp_frame_n_rows(seq) == (size_t)N);
+    CHECK(type_at(seq, 0) == TP_DTYPE_I32);
+    CHECK(type_at(seq, 1) == TP_DTYPE_I64);
+    CHECK(type_at(seq, 2) == TP_DTYPE_STR);
+    CHECK(type_at(seq, 4) == TP_DTYPE_F64);
+    CHECK(type_at(seq, 5) == TP_DTYPE_TIMESTAMP);
+    CHECK(tp_column_null_count(tp_frame_col(seq, 4)) == (size_t)N / 2);
+    CHECK_STR(str_at(seq, 2, 230000), "abc");
+    CHECK_STR(str_at(seq, 2, 5), "5");
+    check_same(seq, par);
+    check_same(seq, par3);
+    /* dictionary codes identical too (merged in part order = first appearance) */
+    for (size_t j = 2; j <= 3; j++) {
+        const tp_column *a = tp_frame_col(seq, j), *b = tp_frame_col(par, j), *c = tp_frame_col(par3, j);
+        CHECK(tp_strdict_size(tp_column_dict(a)) == tp_strdict_size(tp_column_dict(b)));
+        CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(b, int32_t), (size_t)N * 4) == 0);
+        CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(c, int32_t), (size_t)N * 4) == 0);
+    }
+
+    /* errors in a later part name the same line as a sequential read */
+    fp = fopen(path, "ab");
+    if (fp) {
+        fprintf(fp, "1,2,3\n");
+        fclose(fp);
+    }
+    for (int nt = 1; nt <= 3; nt++) {
+        tp_frame *g = NULL;
+        tp_threads_set_default(nt);
+        CHECK_STATUS(tp_csv_read_file(path, NULL, &g), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "line 240002") != NULL);
+        CHECK(strstr(tp_last_error(), "3 fields, expected 6") != NULL);
+    }
+    tp_threads_set_default(0);
+done:
+    tp_frame_free(seq);
+    tp_frame_free(par);
+    tp_frame_free(par3);
+}
+
 void suite_csv(void) {
     test_rfc4180();
     test_delimiters();
@@ -675,4 +745,5 @@ void suite_csv(void) {
     test_gzip();
     test_writer();
     test_random_round_trip();
+    test_parallel();
 }

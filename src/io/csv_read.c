@@ -625,6 +625,7 @@ typedef struct reader {
     size_t rows; /* rows stored */
     char **names; /* header names (n_fields) */
     size_t null_len;
+    double rows_per_byte; /* from the inference sample, to size columns once */
 } reader;
 
 /* Null in a string column: an unquoted empty field or the null token ("" is an empty string). */
@@ -1013,18 +1014,22 @@ static tp_status infer(reader *r) {
         c->type = ty[j];
         if (c->type == CT_STR && (rc = tp_strdict_new(&c->dict)) != TP_OK) goto done;
     }
-    /* Size the columns once from the sample's bytes per row (+5%), instead of doubling. */
-    size_t sample_bytes = (size_t)(t.pos - r->body), total = (size_t)(r->end - r->body);
-    if (sampled && sample_bytes) {
-        double est = (double)sampled * ((double)total / (double)sample_bytes) * 1.05 + 16;
-        if ((rc = grow_rows(r, (size_t)est)) != TP_OK) goto done;
-    }
+    size_t sample_bytes = (size_t)(t.pos - r->body);
+    if (sampled && sample_bytes) r->rows_per_byte = (double)sampled / (double)sample_bytes;
 done:
     tok_free(&t);
     tp_free(ty);
     return rc;
 }
 
+/* Size the columns once for the text [body, end) from the sample's bytes per row (+5%). */
+static tp_status presize(reader *r) {
+    if (r->rows_per_byte <= 0) return TP_OK;
+    double est = r->rows_per_byte * (double)(r->end - r->body) * 1.05 + 16;
+    return grow_rows(r, (size_t)est);
+}
+
+/* Parse every data record of [r->body, r->end) into r->cols, widening as needed. */
 static tp_status parse_body(reader *r) {
     tp_status rc = TP_OK;
     tok t;
@@ -1055,23 +1060,111 @@ static tp_status parse_body(reader *r) {
             }
             ctype nt = join(c->type, classify(f->p, f->len));
             if ((rc = widen(r, c, nt, row)) != TP_OK) goto done;
-            if (nt == CT_STR && !c->dict) {
-                if ((rc = tp_strdict_new(&c->dict)) != TP_OK) goto done;
-            }
             bool ok = store(r, c, row, f->p, f->len, &rc);
             TP_ASSERT(ok);
             if (rc != TP_OK) goto done;
         }
         r->rows++;
     }
-    /* Columns with no value at all are strings (a quoted "" is an empty string). */
-    for (size_t j = 0; j < r->n_cols; j++)
-        if (r->cols[j].type == CT_NULL && (rc = reparse_as_string(r, &r->cols[j], r->rows)) != TP_OK)
-            goto done;
 done:
     tok_free(&t);
     return rc;
 }
+
+// ---- parallel parsing: quote-free text splits at line ends ----
+
+/* A part of the body parsed on its own: a copy of the reader with its own range and columns. */
+static void part_free(reader *p) {
+    for (size_t j = 0; j < p->n_cols && p->cols; j++) {
+        tp_free(p->cols[j].data);
+        tp_free(p->cols[j].nulls);
+        tp_strdict_unref(p->cols[j].dict);
+    }
+    tp_free(p->cols);
+    p->cols = NULL;
+}
+
+static tp_status part_init(const reader *r, reader *p, const char *body, const char *end, size_t line) {
+    *p = *r;
+    p->body = body;
+    p->end = end;
+    p->body_line = line;
+    p->cap = p->rows = 0;
+    p->cols = tp_calloc(r->n_cols ? r->n_cols : 1, sizeof *p->cols);
+    if (!p->cols) return tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
+    for (size_t j = 0; j < r->n_cols; j++) {
+        ocol *c = &p->cols[j];
+        c->name = r->cols[j].name;
+        c->src = r->cols[j].src;
+        c->type = r->cols[j].type;
+        c->fixed = r->cols[j].fixed;
+        if (c->type == CT_STR) {
+            tp_status rc = tp_strdict_new(&c->dict);
+            if (rc != TP_OK) return rc;
+        }
+    }
+    return presize(p);
+}
+
+typedef struct part_job {
+    reader *parts;
+    tp_status *rc;
+} part_job;
+
+static tp_status part_run(void *ctx, size_t lo, size_t hi, int tid) {
+    part_job *job = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) job->rc[i] = parse_body(&job->parts[i]);
+    return TP_OK; /* failures are re-run on the caller's thread for the right line number */
+}
+
+/* Split [body, end) into n parts at line ends and parse them in parallel. Only for text without
+ * quotes, where every LF ends a record. On failure the first failing part is parsed again on
+ * this thread, knowing its first line, so the message names the same line a sequential read
+ * would (and the same error). */
+static tp_status parse_parallel(reader *r, size_t n, reader **out_parts) {
+    tp_status rc = TP_OK;
+    reader *parts = tp_calloc(n, sizeof *parts);
+    tp_status *rcs = tp_calloc(n, sizeof *rcs);
+    if (!parts || !rcs) {
+        tp_free(parts);
+        tp_free(rcs);
+        return tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
+    }
+    const char *start = r->body;
+    size_t len = (size_t)(r->end - r->body);
+    for (size_t i = 0; i < n; i++) {
+        const char *e = r->end;
+        if (i + 1 < n) {
+            e = r->body + len / n * (i + 1);
+            if (e < start) e = start;
+            const char *nl = memchr(e, '\n', (size_t)(r->end - e));
+            e = nl ? nl + 1 : r->end;
+        }
+        if ((rc = part_init(r, &parts[i], start, e, 0)) != TP_OK) goto done;
+        start = e;
+    }
+    part_job job = {parts, rcs};
+    if ((rc = tp_parallel_for(n, (int)n, part_run, &job)) != TP_OK) goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] == TP_OK) continue;
+        size_t line = r->body_line + count_nl(r->body, parts[i].body);
+        reader again;
+        if ((rc = part_init(r, &again, parts[i].body, parts[i].end, line)) == TP_OK) rc = parse_body(&again);
+        part_free(&again);
+        if (rc == TP_OK) rc = tp_fail(rcs[i], "reading '%s' failed in a parallel part", r->path);
+        goto done;
+    }
+    *out_parts = parts;
+    parts = NULL;
+done:
+    for (size_t i = 0; parts && i < n; i++) part_free(&parts[i]);
+    tp_free(parts);
+    tp_free(rcs);
+    return rc;
+}
+
+// ---- the frame ----
 
 static tp_dtype dtype_of(ctype t) {
     switch (t) {
@@ -1087,28 +1180,89 @@ static tp_dtype dtype_of(ctype t) {
     return TP_DTYPE_STR;
 }
 
-static tp_status build_frame(reader *r, tp_frame **out) {
+/* Column j from the parts in order: agree on the joined type (widening parts, re-parsing to
+ * string where needed), merge the string dictionaries (in part order, so codes are the same as a
+ * sequential read's), concatenate. */
+static tp_status build_column(reader *parts, size_t n, size_t j, tp_column **out) {
+    tp_status rc = TP_OK;
+    tp_column *col = NULL;
+    tp_strdict *dict = NULL;
+    int32_t *map = NULL;
+    ctype t = CT_NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        t = join(t, parts[i].cols[j].type);
+        total += parts[i].rows;
+    }
+    if (t == CT_NULL) t = CT_STR; /* no value at all: strings (a quoted "" is an empty string) */
+    for (size_t i = 0; i < n; i++) {
+        ocol *c = &parts[i].cols[j];
+        if (c->type != t && (rc = widen(&parts[i], c, t, parts[i].rows)) != TP_OK) goto done;
+    }
+    const ocol *c0 = &parts[0].cols[j];
+    if (t == CT_STR) {
+        if (n == 1) {
+            dict = tp_strdict_ref(c0->dict);
+        } else if ((rc = tp_strdict_new(&dict)) != TP_OK) {
+            goto done;
+        }
+        rc = tp_column_new_dict(c0->name, TP_DTYPE_STR, dict, total, &col);
+    } else {
+        rc = tp_column_new(c0->name, dtype_of(t), total, &col);
+    }
+    if (rc != TP_OK) goto done;
+    if (t == CT_TS) tp_column_set_unit(col, TP_UNIT_MICROS);
+    if ((rc = tp_column_resize(col, total)) != TP_OK) goto done;
+    size_t w = ctype_width(t), at = 0;
+    char *dst = tp_column_data(col);
+    for (size_t i = 0; i < n; i++) {
+        ocol *c = &parts[i].cols[j];
+        size_t rows = parts[i].rows;
+        if (t == CT_STR && n > 1) { /* re-intern this part's strings, remap its codes */
+            size_t nd = tp_strdict_size(c->dict);
+            tp_free(map);
+            map = tp_malloc((nd ? nd : 1) * sizeof *map);
+            if (!map) {
+                rc = tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", parts[0].path);
+                goto done;
+            }
+            for (size_t k = 0; k < nd; k++) {
+                size_t len;
+                const char *s = tp_strdict_get(c->dict, (int32_t)k, &len);
+                if ((rc = tp_strdict_intern(dict, s, len, &map[k])) != TP_OK) goto done;
+            }
+            const int32_t *src = c->data;
+            int32_t *d = (int32_t *)dst + at;
+            for (size_t k = 0; k < rows; k++) d[k] = row_is_null(c, k) ? 0 : map[src[k]];
+        } else if (rows) {
+            memcpy(dst + at * w, c->data, rows * w);
+        }
+        if (c->n_null)
+            for (size_t k = 0; k < rows; k++)
+                if (row_is_null(c, k) && (rc = tp_column_set_null(col, at + k, true)) != TP_OK) goto done;
+        /* free the staging buffers early: peak memory is about one column, not the table twice */
+        tp_free(c->data);
+        c->data = NULL;
+        at += rows;
+    }
+    *out = col;
+    col = NULL;
+done:
+    tp_free(map);
+    tp_strdict_unref(dict);
+    tp_column_free(col);
+    return rc;
+}
+
+static tp_status build_frame(reader *parts, size_t n, tp_frame **out) {
     tp_status rc;
     tp_frame *fr = NULL;
     tp_column *col = NULL;
     if ((rc = tp_frame_new(&fr)) != TP_OK) goto done;
-    for (size_t j = 0; j < r->n_cols; j++) {
-        ocol *c = &r->cols[j];
-        tp_dtype dt = dtype_of(c->type);
-        if (c->type == CT_STR) rc = tp_column_new_dict(c->name, dt, c->dict, r->rows, &col);
-        else rc = tp_column_new(c->name, dt, r->rows, &col);
-        if (rc != TP_OK) goto done;
-        if (c->type == CT_TS) tp_column_set_unit(col, TP_UNIT_MICROS);
-        if ((rc = tp_column_resize(col, r->rows)) != TP_OK) goto done;
-        if (r->rows) memcpy(tp_column_data(col), c->data, r->rows * ctype_width(c->type));
-        if (c->n_null)
-            for (size_t k = 0; k < r->rows; k++)
-                if (row_is_null(c, k) && (rc = tp_column_set_null(col, k, true)) != TP_OK) goto done;
+    for (size_t j = 0; j < parts[0].n_cols; j++) {
+        if ((rc = build_column(parts, n, j, &col)) != TP_OK) goto done;
         if ((rc = tp_frame_add_take(fr, col)) != TP_OK) goto done;
         col = NULL;
-        /* free the staging buffer early: peak memory is one column, not the whole table twice */
-        tp_free(c->data);
-        c->data = NULL;
     }
     *out = fr;
     fr = NULL;
@@ -1117,6 +1271,9 @@ done:
     tp_frame_free(fr);
     return rc;
 }
+
+/* Bodies at least this big, without quotes, are parsed by several threads. */
+enum { PARALLEL_MIN_BYTES = 4 << 20 };
 
 tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame **out) {
     tp_status rc;
@@ -1127,7 +1284,8 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     }
     *out = NULL;
     input in;
-    reader r;
+    reader r, *parts = NULL;
+    size_t n_parts = 0;
     memset(&r, 0, sizeof r);
     r.path = path;
     r.o = opts;
@@ -1136,15 +1294,22 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     if ((rc = read_header(&r, in.data, in.len)) != TP_OK) goto done;
     if ((rc = setup_columns(&r)) != TP_OK) goto done;
     if ((rc = infer(&r)) != TP_OK) goto done;
-    if ((rc = parse_body(&r)) != TP_OK) goto done;
-    rc = build_frame(&r, out);
-done:
-    for (size_t j = 0; j < r.n_cols; j++) {
-        tp_free(r.cols[j].data);
-        tp_free(r.cols[j].nulls);
-        tp_strdict_unref(r.cols[j].dict);
+    size_t body_len = (size_t)(r.end - r.body);
+    int nt = tp_threads_default();
+    if (nt > 1 && body_len >= PARALLEL_MIN_BYTES && r.n_cols > 0 && !memchr(r.body, '"', body_len)) {
+        n_parts = (size_t)nt;
+        if (n_parts > body_len / (PARALLEL_MIN_BYTES / 4)) n_parts = body_len / (PARALLEL_MIN_BYTES / 4);
+        if ((rc = parse_parallel(&r, n_parts, &parts)) != TP_OK) goto done;
+        rc = build_frame(parts, n_parts, out);
+    } else {
+        if ((rc = presize(&r)) != TP_OK) goto done;
+        if ((rc = parse_body(&r)) != TP_OK) goto done;
+        rc = build_frame(&r, 1, out);
     }
-    tp_free(r.cols);
+done:
+    for (size_t i = 0; i < n_parts && parts; i++) part_free(&parts[i]);
+    tp_free(parts);
+    part_free(&r);
     for (size_t i = 0; i < r.n_fields && r.names; i++) tp_free(r.names[i]);
     tp_free(r.names);
     input_free(&in);
