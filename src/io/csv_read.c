@@ -830,8 +830,9 @@ static tp_status widen(reader *r, ocol *c, ctype nt, size_t rows) {
 
 static tp_status value_error(const reader *r, const ocol *c, const field *f) {
     int n = f->len > 60 ? 60 : (int)f->len;
-    return tp_fail(TP_ERR_FORMAT, "value \"%.*s%s\" is not a %s (schema) in '%s', line %zu, column '%s'",
-                   n, f->p, f->len > 60 ? "..." : "", ctype_names[c->type], r->path, f->line, c->name);
+    return tp_fail(TP_ERR_FORMAT,
+                   "value \"%.*s%s\" does not fit the schema type %s, in '%s', line %zu, column '%s'", n,
+                   f->p, f->len > 60 ? "..." : "", ctype_names[c->type], r->path, f->line, c->name);
 }
 
 // ---- header, inference, body ----
@@ -1272,8 +1273,9 @@ done:
     return rc;
 }
 
-/* Bodies at least this big, without quotes, are parsed by several threads. */
-enum { PARALLEL_MIN_BYTES = 4 << 20 };
+/* Bodies at least this big, without quotes, are parsed by several threads (a part gets at least
+ * a quarter of it). Not static: internal knob the fuzzer lowers to compare both paths. */
+size_t tp_csv_parallel_min_bytes = 4u << 20;
 
 tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame **out) {
     tp_status rc;
@@ -1296,9 +1298,12 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     if ((rc = infer(&r)) != TP_OK) goto done;
     size_t body_len = (size_t)(r.end - r.body);
     int nt = tp_threads_default();
-    if (nt > 1 && body_len >= PARALLEL_MIN_BYTES && r.n_cols > 0 && !memchr(r.body, '"', body_len)) {
+    size_t min_bytes = tp_csv_parallel_min_bytes ? tp_csv_parallel_min_bytes : 1;
+    if (nt > 1 && body_len >= min_bytes && r.n_cols > 0 && !memchr(r.body, '"', body_len)) {
+        size_t per = min_bytes / 4 ? min_bytes / 4 : 1;
         n_parts = (size_t)nt;
-        if (n_parts > body_len / (PARALLEL_MIN_BYTES / 4)) n_parts = body_len / (PARALLEL_MIN_BYTES / 4);
+        if (n_parts > body_len / per) n_parts = body_len / per;
+        if (n_parts < 1) n_parts = 1;
         if ((rc = parse_parallel(&r, n_parts, &parts)) != TP_OK) goto done;
         rc = build_frame(parts, n_parts, out);
     } else {
