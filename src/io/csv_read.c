@@ -600,7 +600,18 @@ typedef struct ocol {
     uint8_t *nulls; /* bitmap, bit set = null (allocated on the first null) */
     size_t n_null;
     tp_strdict *dict;
+    struct scache *cache; /* strings: codes of recent short values (reset with the dict) */
 } ocol;
+
+/* A direct-mapped cache in front of the dictionary for values of at most 16 bytes (campaign
+ * names, countries, ...): one multiply-hash and two compares instead of hashing, probing and
+ * memcmp. len is the value length + 1 (0 = empty slot). */
+enum { SCACHE_BITS = 12 };
+typedef struct scache {
+    uint64_t k0, k1;
+    uint32_t len;
+    int32_t code;
+} scache;
 
 static size_t ctype_width(ctype t) {
     switch (t) {
@@ -708,10 +719,36 @@ static inline bool store(reader *r, ocol *c, size_t row, const char *p, size_t n
     case CT_TS: return parse_ts(p, n, (int64_t *)c->data + row);
     case CT_STR: {
         int32_t code;
+        scache *e = NULL;
+        uint64_t k0 = 0, k1 = 0;
+        if (n <= 16) {
+            if (!c->cache) c->cache = tp_calloc((size_t)1 << SCACHE_BITS, sizeof *c->cache);
+            if (c->cache) {
+                if (n > 8) {
+                    memcpy(&k0, p, 8);
+                    memcpy(&k1, p + 8, n - 8);
+                } else {
+                    memcpy(&k0, p, n);
+                }
+                uint64_t h = (k0 * 0x9E3779B97F4A7C15ULL) ^ (k1 * 0xC2B2AE3D27D4EB4FULL) ^ n;
+                h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+                e = &c->cache[h >> (64 - SCACHE_BITS)];
+                if (e->len == n + 1 && e->k0 == k0 && e->k1 == k1) {
+                    ((int32_t *)c->data)[row] = e->code;
+                    return true;
+                }
+            }
+        }
         tp_status s = tp_strdict_intern(c->dict, p, n, &code);
         if (s != TP_OK) {
             *rc = s;
             return true;
+        }
+        if (e) {
+            e->k0 = k0;
+            e->k1 = k1;
+            e->len = (uint32_t)n + 1;
+            e->code = code;
         }
         ((int32_t *)c->data)[row] = code;
         return true;
@@ -781,6 +818,8 @@ static tp_status reparse_as_string(reader *r, ocol *c, size_t rows) {
     tp_free(c->data);
     tp_free(c->nulls);
     tp_strdict_unref(c->dict);
+    tp_free(c->cache); /* its codes were into the old dictionary */
+    c->cache = NULL;
     c->data = codes;
     c->nulls = nulls;
     c->n_null = n_null;
@@ -1079,6 +1118,7 @@ static void part_free(reader *p) {
     for (size_t j = 0; j < p->n_cols && p->cols; j++) {
         tp_free(p->cols[j].data);
         tp_free(p->cols[j].nulls);
+        tp_free(p->cols[j].cache);
         tp_strdict_unref(p->cols[j].dict);
     }
     tp_free(p->cols);
