@@ -1,0 +1,1503 @@
+/* journeys.c: job 1 of the attribution pipeline: impressions -> conversion journeys (CSR), and
+ * the wide Parquet layout plus the one-hot export (job 2). Rows are ordered by a bijective hash
+ * of uid, then time, then input order (stable radix sort); data over the memory budget goes into
+ * bucket files that are ranges of that hash, so the bucketed path gives exactly the same journeys,
+ * ids and order as the in-memory one. Corrects the reference: last L touches, label before the
+ * cut, ids unique by construction, conversion_id grouping, no silent dedupe. */
+#include "touchpoint/journey_build.h"
+#include "touchpoint/io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define N_FANOUT 256   /* bucket files per partitioning level (8 bits of the uid hash) */
+#define MAX_DEPTH 4    /* levels of re-partitioning before a bucket is processed as it is */
+#define CHUNK_ROWS 65536 /* journeys per wide frame handed to the writer */
+
+void tp_journeys_build_opts_default(tp_journeys_build_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->max_len = 10;
+    o->split[0] = 0.8;
+    o->split[1] = 0.1;
+    o->split[2] = 0.1;
+    o->n_split = 3;
+    o->seed = 42;
+}
+
+void tp_journeys_stats_clear(tp_journeys_stats *s) {
+    if (!s) return;
+    tp_free(s->length_hist);
+    memset(s, 0, sizeof *s);
+}
+
+// Sort key of a uid: the splitmix64 finaliser is a bijection, so distinct uids never tie;
+// flipping the top bit makes signed order equal unsigned order of the hash, whose top bits pick
+// the bucket. Users therefore come out in the same order whatever the bucketing.
+static inline uint64_t uid_hash(int64_t uid) { return tp_hash_u64((uint64_t)uid); }
+static inline int64_t uid_key(int64_t uid) { return (int64_t)(uid_hash(uid) ^ (1ULL << 63)); }
+static inline unsigned bucket_of(int64_t uid, int depth) {
+    return (unsigned)((uid_hash(uid) >> (56 - 8 * depth)) & 0xff);
+}
+
+int tp_journeys_split_of(int64_t uid, const tp_journeys_build_opts *o) {
+    if (o->n_split < 3) return 0;
+    uint64_t h = tp_hash_u64((uint64_t)uid ^ tp_hash_u64(o->seed ^ 0x9e3779b97f4a7c15ULL));
+    double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
+    double tot = o->split[0] + o->split[1] + o->split[2];
+    if (u < o->split[0] / tot) return 0;
+    if (u < (o->split[0] + o->split[1]) / tot) return 1;
+    return 2;
+}
+
+// ---- dictionary remapping (batch dictionaries -> our own) ----
+
+typedef struct remap {
+    tp_strdict *src; /* referenced, so its address cannot be reused while we cache codes */
+    int32_t *map;
+    size_t cap;
+} remap;
+
+static void remap_clear(remap *r) {
+    tp_strdict_unref(r->src);
+    tp_free(r->map);
+    memset(r, 0, sizeof *r);
+}
+
+static tp_status remap_code(remap *r, tp_strdict *own, tp_strdict *src, int32_t code, int32_t *out) {
+    if (src != r->src) {
+        remap_clear(r);
+        r->src = tp_strdict_ref(src);
+    }
+    size_t need = tp_strdict_size(src);
+    if (need > r->cap) {
+        int32_t *m = tp_realloc(r->map, need * sizeof *m);
+        if (!m) return tp_fail(TP_ERR_NOMEM, "out of memory remapping strings");
+        for (size_t i = r->cap; i < need; i++) m[i] = -1;
+        r->map = m;
+        r->cap = need;
+    }
+    if (code < 0 || (size_t)code >= need) return tp_fail(TP_ERR_FORMAT, "string code %d out of range", code);
+    if (r->map[code] < 0) {
+        size_t len;
+        const char *s = tp_strdict_get(src, code, &len);
+        tp_status rc = tp_strdict_intern(own, s, len, &r->map[code]);
+        if (rc != TP_OK) return rc;
+    }
+    *out = r->map[code];
+    return TP_OK;
+}
+
+// ---- schema ----
+
+typedef struct feat {
+    char *name;
+    tp_dtype type;      /* output dtype (conversion_value is always F64) */
+    tp_dtype in_type;   /* dtype in the input */
+    tp_time_unit unit;
+    bool is_value;      /* conversion_value */
+    tp_strdict *dict;   /* own dictionary for string features */
+    remap rm;
+} feat;
+
+typedef struct schema {
+    bool resolved;
+    bool has_cid;
+    size_t n_feat;      /* features incl. conversion_value (always first when present) */
+    feat *feats;
+    bool has_value;
+    tp_strdict *names;  /* campaign names, codes in order of first appearance */
+    remap camp_rm;
+    tp_i64map *camp_int; /* int campaign value -> code */
+    uint8_t *seen;      /* campaign codes that occur in a row */
+    size_t seen_cap;
+} schema;
+
+static void schema_free(schema *s) {
+    for (size_t i = 0; i < s->n_feat; i++) {
+        tp_free(s->feats[i].name);
+        tp_strdict_unref(s->feats[i].dict);
+        remap_clear(&s->feats[i].rm);
+    }
+    tp_free(s->feats);
+    tp_strdict_unref(s->names);
+    remap_clear(&s->camp_rm);
+    tp_i64map_free(s->camp_int);
+    tp_free(s->seen);
+    memset(s, 0, sizeof *s);
+}
+
+static bool is_int_type(tp_dtype t) { return t == TP_DTYPE_I32 || t == TP_DTYPE_I64; }
+static bool is_numeric(tp_dtype t) {
+    return t == TP_DTYPE_BOOL || t == TP_DTYPE_I32 || t == TP_DTYPE_I64 || t == TP_DTYPE_F32 ||
+           t == TP_DTYPE_F64;
+}
+
+static bool reserved_name(const char *n) {
+    return !strcmp(n, "journey_id") || !strcmp(n, "conversion_status") ||
+           !strcmp(n, "journey_length") || !strncmp(n, "campaign_nm_at_index_", 21) ||
+           !strncmp(n, "seconds_to_end_at_index_", 24);
+}
+
+static tp_status schema_resolve(schema *s, const tp_frame *f, const char *src) {
+    tp_column *c;
+    tp_status rc;
+    const char *req[] = {"uid", "timestamp", "campaign", "conversion"};
+    for (size_t i = 0; i < 4; i++)
+        if ((rc = tp_frame_require(f, req[i], src, &c)) != TP_OK) return rc;
+    s->has_cid = tp_frame_find(f, "conversion_id") != NULL;
+    if ((rc = tp_strdict_new(&s->names)) != TP_OK) return rc;
+    size_t nc = tp_frame_n_cols(f);
+    s->feats = tp_calloc(nc + 1, sizeof *s->feats);
+    if (!s->feats) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    tp_column *v = tp_frame_find(f, "conversion_value");
+    if (v) {
+        if (!is_numeric(tp_column_type(v)))
+            return tp_fail(TP_ERR_FORMAT, "%s: column 'conversion_value' is %s, expected a number",
+                           src, tp_dtype_name(tp_column_type(v)));
+        feat *ft = &s->feats[s->n_feat++];
+        ft->name = tp_strdup("conversion_value");
+        ft->type = TP_DTYPE_F64;
+        ft->in_type = tp_column_type(v);
+        ft->is_value = true;
+        s->has_value = true;
+        if (!ft->name) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nc; i++) {
+        tp_column *col = tp_frame_col(f, i);
+        const char *n = tp_column_name(col);
+        if (!strcmp(n, "uid") || !strcmp(n, "timestamp") || !strcmp(n, "campaign") ||
+            !strcmp(n, "conversion") || !strcmp(n, "conversion_id") || !strcmp(n, "cost") ||
+            !strcmp(n, "conversion_value"))
+            continue;
+        if (reserved_name(n))
+            return tp_fail(TP_ERR_FORMAT, "%s: column '%s' clashes with a journeys output column",
+                           src, n);
+        feat *ft = &s->feats[s->n_feat++];
+        ft->name = tp_strdup(n);
+        if (!ft->name) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        ft->type = ft->in_type = tp_column_type(col);
+        ft->unit = tp_column_unit(col);
+        if (tp_dtype_is_string(ft->type) && (rc = tp_strdict_new(&ft->dict)) != TP_OK) return rc;
+    }
+    s->resolved = true;
+    return TP_OK;
+}
+
+// ---- row storage (struct of arrays) ----
+
+typedef struct rows {
+    size_t n, cap, n_feat;
+    bool has_cid;
+    int64_t *uid, *ts, *cid;
+    int32_t *camp;
+    uint8_t *conv;
+    int64_t **fv;  /* per feature: value (ints widened, floats as double bits, string codes) */
+    uint8_t **fok; /* per feature: 1 present, 0 null */
+} rows;
+
+static size_t rec_size(const schema *s) {
+    return 8 + 8 + 4 + 1 + (s->has_cid ? 8 : 0) + s->n_feat * 9;
+}
+
+static tp_status rows_init(rows *r, const schema *s) {
+    memset(r, 0, sizeof *r);
+    r->n_feat = s->n_feat;
+    r->has_cid = s->has_cid;
+    if (s->n_feat) {
+        r->fv = tp_calloc(s->n_feat, sizeof *r->fv);
+        r->fok = tp_calloc(s->n_feat, sizeof *r->fok);
+        if (!r->fv || !r->fok) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    }
+    return TP_OK;
+}
+
+static void rows_free(rows *r) {
+    tp_free(r->uid);
+    tp_free(r->ts);
+    tp_free(r->cid);
+    tp_free(r->camp);
+    tp_free(r->conv);
+    for (size_t f = 0; f < r->n_feat; f++) {
+        if (r->fv) tp_free(r->fv[f]);
+        if (r->fok) tp_free(r->fok[f]);
+    }
+    tp_free(r->fv);
+    tp_free(r->fok);
+    memset(r, 0, sizeof *r);
+}
+
+static tp_status grow1(void **p, size_t n, size_t elem) {
+    void *q = tp_realloc(*p, n * elem);
+    if (!q) return tp_fail(TP_ERR_NOMEM, "out of memory holding %zu impressions", n);
+    *p = q;
+    return TP_OK;
+}
+
+static tp_status rows_reserve(rows *r, size_t need) {
+    if (need <= r->cap) return TP_OK;
+    size_t cap = r->cap ? r->cap : 1024;
+    while (cap < need) cap *= 2;
+    tp_status rc;
+    if ((rc = grow1((void **)&r->uid, cap, 8)) || (rc = grow1((void **)&r->ts, cap, 8)) ||
+        (rc = grow1((void **)&r->camp, cap, 4)) || (rc = grow1((void **)&r->conv, cap, 1)))
+        return rc;
+    if (r->has_cid && (rc = grow1((void **)&r->cid, cap, 8))) return rc;
+    for (size_t f = 0; f < r->n_feat; f++)
+        if ((rc = grow1((void **)&r->fv[f], cap, 8)) || (rc = grow1((void **)&r->fok[f], cap, 1)))
+            return rc;
+    r->cap = cap;
+    return TP_OK;
+}
+
+static void rows_clear(rows *r) { r->n = 0; }
+
+// ---- bucket files: one fixed-size record per row, in input order ----
+
+static void rec_put(const rows *r, size_t i, uint8_t *p) {
+    memcpy(p, &r->uid[i], 8), p += 8;
+    memcpy(p, &r->ts[i], 8), p += 8;
+    memcpy(p, &r->camp[i], 4), p += 4;
+    *p++ = r->conv[i];
+    if (r->has_cid) memcpy(p, &r->cid[i], 8), p += 8;
+    for (size_t f = 0; f < r->n_feat; f++) {
+        memcpy(p, &r->fv[f][i], 8), p += 8;
+        *p++ = r->fok[f][i];
+    }
+}
+
+static void rec_get(rows *r, size_t i, const uint8_t *p) {
+    memcpy(&r->uid[i], p, 8), p += 8;
+    memcpy(&r->ts[i], p, 8), p += 8;
+    memcpy(&r->camp[i], p, 4), p += 4;
+    r->conv[i] = *p++;
+    if (r->has_cid) memcpy(&r->cid[i], p, 8), p += 8;
+    for (size_t f = 0; f < r->n_feat; f++) {
+        memcpy(&r->fv[f][i], p, 8), p += 8;
+        r->fok[f][i] = *p++;
+    }
+}
+
+typedef struct bucketset {
+    FILE *fp[N_FANOUT];
+    char *path[N_FANOUT];
+    uint64_t n[N_FANOUT];
+    int depth;
+} bucketset;
+
+static void bucketset_close(bucketset *b, bool unlink_files) {
+    for (int i = 0; i < N_FANOUT; i++) {
+        if (b->fp[i]) fclose(b->fp[i]);
+        b->fp[i] = NULL;
+        if (unlink_files && b->path[i]) unlink(b->path[i]);
+        tp_free(b->path[i]);
+        b->path[i] = NULL;
+    }
+}
+
+static tp_status bucketset_open(bucketset *b, const char *dir, const char *prefix, int depth) {
+    memset(b, 0, sizeof *b);
+    b->depth = depth;
+    for (int i = 0; i < N_FANOUT; i++) {
+        size_t n = strlen(dir) + strlen(prefix) + 32;
+        b->path[i] = tp_malloc(n);
+        if (!b->path[i]) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        snprintf(b->path[i], n, "%s/%s%02x.bin", dir, prefix, i);
+        b->fp[i] = fopen(b->path[i], "wb");
+        if (!b->fp[i])
+            return tp_fail(TP_ERR_IO, "cannot create bucket file '%s': %s", b->path[i], strerror(errno));
+        setvbuf(b->fp[i], NULL, _IOFBF, 1 << 16);
+    }
+    return TP_OK;
+}
+
+static tp_status bucketset_put(bucketset *b, const rows *r, size_t rsz) {
+    uint8_t buf[4096];
+    if (rsz > sizeof buf) return tp_fail(TP_ERR_ARG, "too many feature columns for a bucket record");
+    for (size_t i = 0; i < r->n; i++) {
+        unsigned k = bucket_of(r->uid[i], b->depth);
+        rec_put(r, i, buf);
+        if (fwrite(buf, 1, rsz, b->fp[k]) != rsz)
+            return tp_fail(TP_ERR_IO, "cannot write bucket file '%s': %s", b->path[k], strerror(errno));
+        b->n[k]++;
+    }
+    return TP_OK;
+}
+
+static tp_status bucketset_finish_writes(bucketset *b) {
+    for (int i = 0; i < N_FANOUT; i++) {
+        if (b->fp[i] && fclose(b->fp[i]) != 0) {
+            b->fp[i] = NULL;
+            return tp_fail(TP_ERR_IO, "cannot write bucket file '%s': %s", b->path[i], strerror(errno));
+        }
+        b->fp[i] = NULL;
+    }
+    return TP_OK;
+}
+
+static tp_status read_bucket(const char *path, uint64_t n, size_t rsz, rows *r) {
+    tp_status rc = TP_OK;
+    uint8_t buf[1 << 16];
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return tp_fail(TP_ERR_IO, "cannot open bucket file '%s': %s", path, strerror(errno));
+    rows_clear(r);
+    if ((rc = rows_reserve(r, n)) != TP_OK) goto done;
+    size_t per = sizeof buf / rsz;
+    while (r->n < n) {
+        size_t want = n - r->n < per ? n - r->n : per;
+        if (fread(buf, rsz, want, fp) != want) {
+            rc = tp_fail(TP_ERR_IO, "bucket file '%s' is short", path);
+            goto done;
+        }
+        for (size_t i = 0; i < want; i++) rec_get(r, r->n + i, buf + i * rsz);
+        r->n += want;
+    }
+done:
+    fclose(fp);
+    return rc;
+}
+
+// ---- the engine ----
+
+typedef struct engine engine;
+/* Receives each finished chunk of journeys (in global order) with its per-journey features. */
+typedef tp_status (*chunk_fn)(void *ud, engine *e, tp_journeys *j, tp_frame *feats);
+
+struct engine {
+    tp_journeys_build_opts o;
+    const char *source;
+    schema sc;
+    rows mem;
+    uint64_t row_base;  /* input rows seen so far (for error messages) */
+    bool spilling;
+    char *tmpdir;
+    bucketset top;
+    size_t rsz;
+    /* after the scan */
+    char **campaigns;   /* sorted names */
+    int32_t *rank;      /* code -> index in campaigns */
+    size_t K;
+    int64_t next_id;
+    tp_journeys_stats st;
+    size_t hist_cap;
+    chunk_fn sink;
+    void *sink_ud;
+    tp_progress *prog;
+};
+
+static tp_status engine_init(engine *e, const tp_journeys_build_opts *o, const char *source) {
+    memset(e, 0, sizeof *e);
+    if (o) e->o = *o;
+    else tp_journeys_build_opts_default(&e->o);
+    if (e->o.max_len == 0) return tp_fail(TP_ERR_ARG, "max_len must be at least 1");
+    if (e->o.n_split != 1 && e->o.n_split != 3)
+        return tp_fail(TP_ERR_ARG, "split needs 1 or 3 fractions, got %zu", e->o.n_split);
+    if (e->o.n_split == 3) {
+        double t = 0;
+        for (int i = 0; i < 3; i++) {
+            if (!(e->o.split[i] >= 0)) return tp_fail(TP_ERR_ARG, "split fractions must be >= 0");
+            t += e->o.split[i];
+        }
+        if (!(t > 0)) return tp_fail(TP_ERR_ARG, "split fractions must not all be zero");
+    }
+    if (e->o.lookback_seconds < 0) return tp_fail(TP_ERR_ARG, "lookback must be >= 0");
+    e->source = source ? source : "impressions";
+    e->next_id = 1;
+    e->st.max_len = e->o.max_len;
+    return TP_OK;
+}
+
+static void rm_tmpdir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            size_t n = strlen(dir) + strlen(de->d_name) + 2;
+            char *p = tp_malloc(n);
+            if (!p) continue;
+            snprintf(p, n, "%s/%s", dir, de->d_name);
+            unlink(p);
+            tp_free(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static void engine_free(engine *e) {
+    bucketset_close(&e->top, true);
+    if (e->tmpdir) rm_tmpdir(e->tmpdir);
+    tp_free(e->tmpdir);
+    rows_free(&e->mem);
+    schema_free(&e->sc);
+    for (size_t i = 0; e->campaigns && i < e->K; i++) tp_free(e->campaigns[i]);
+    tp_free(e->campaigns);
+    tp_free(e->rank);
+    tp_journeys_stats_clear(&e->st);
+    tp_progress_end(e->prog);
+}
+
+static size_t est_row_bytes(const engine *e) { return e->rsz + 48; }
+
+static tp_status mark_seen(schema *s, int32_t code) {
+    if ((size_t)code >= s->seen_cap) {
+        size_t cap = s->seen_cap ? s->seen_cap : 64;
+        while (cap <= (size_t)code) cap *= 2;
+        uint8_t *p = tp_realloc(s->seen, cap);
+        if (!p) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        memset(p + s->seen_cap, 0, cap - s->seen_cap);
+        s->seen = p;
+        s->seen_cap = cap;
+    }
+    s->seen[code] = 1;
+    return TP_OK;
+}
+
+static tp_status ts_seconds(const tp_column *c, size_t i, int64_t *out) {
+    int64_t v = tp_column_get_i64(c, i);
+    if (tp_column_type(c) == TP_DTYPE_TIMESTAMP) {
+        int64_t div = 1;
+        switch (tp_column_unit(c)) {
+        case TP_UNIT_SECONDS: div = 1; break;
+        case TP_UNIT_MILLIS: div = 1000; break;
+        case TP_UNIT_MICROS: div = 1000000; break;
+        case TP_UNIT_NANOS: div = 1000000000; break;
+        }
+        int64_t q = v / div;
+        if ((v % div) < 0) q--; /* floor */
+        v = q;
+    } else if (tp_column_type(c) == TP_DTYPE_DATE) {
+        v *= 86400;
+    }
+    *out = v;
+    return TP_OK;
+}
+
+/* Append one batch to e->mem, converting types. */
+static tp_status engine_ingest(engine *e, const tp_frame *f) {
+    tp_status rc;
+    schema *s = &e->sc;
+    const char *src = e->source;
+    if (!s->resolved) {
+        if ((rc = schema_resolve(s, f, src)) != TP_OK) return rc;
+        if ((rc = rows_init(&e->mem, s)) != TP_OK) return rc;
+        e->rsz = rec_size(s);
+    }
+    size_t n = tp_frame_n_rows(f);
+    tp_column *cu = tp_frame_find(f, "uid"), *ct = tp_frame_find(f, "timestamp"),
+              *cc = tp_frame_find(f, "campaign"), *cv = tp_frame_find(f, "conversion"),
+              *ci = tp_frame_find(f, "conversion_id");
+    if (!cu || !ct || !cc || !cv)
+        return tp_fail(TP_ERR_NOTFOUND, "%s: a batch lacks one of uid, timestamp, campaign, conversion", src);
+    if (!is_int_type(tp_column_type(cu)))
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'uid' is %s, expected an integer", src,
+                       tp_dtype_name(tp_column_type(cu)));
+    tp_dtype tt = tp_column_type(ct);
+    if (!is_int_type(tt) && tt != TP_DTYPE_TIMESTAMP && tt != TP_DTYPE_DATE)
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'timestamp' is %s, expected int64 seconds or a timestamp",
+                       src, tp_dtype_name(tt));
+    tp_dtype camp_t = tp_column_type(cc);
+    if (!is_int_type(camp_t) && !tp_dtype_is_string(camp_t))
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'campaign' is %s, expected a string or an integer",
+                       src, tp_dtype_name(camp_t));
+    tp_dtype cvt = tp_column_type(cv);
+    if (cvt != TP_DTYPE_BOOL && !is_int_type(cvt))
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'conversion' is %s, expected bool or 0/1", src,
+                       tp_dtype_name(cvt));
+    if ((ci != NULL) != s->has_cid)
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'conversion_id' is not in every batch", src);
+    if (ci && !is_int_type(tp_column_type(ci)))
+        return tp_fail(TP_ERR_FORMAT, "%s: column 'conversion_id' is %s, expected an integer", src,
+                       tp_dtype_name(tp_column_type(ci)));
+    tp_column *fc[s->n_feat ? s->n_feat : 1];
+    for (size_t k = 0; k < s->n_feat; k++) {
+        fc[k] = tp_frame_find(f, s->feats[k].name);
+        if (!fc[k])
+            return tp_fail(TP_ERR_FORMAT, "%s: column '%s' is not in every batch", src, s->feats[k].name);
+        tp_dtype t = tp_column_type(fc[k]);
+        if (t != s->feats[k].in_type && !(s->feats[k].is_value && is_numeric(t)))
+            return tp_fail(TP_ERR_FORMAT, "%s: column '%s' changes type from %s to %s between batches",
+                           src, s->feats[k].name, tp_dtype_name(s->feats[k].in_type), tp_dtype_name(t));
+    }
+    rows *r = &e->mem;
+    if ((rc = rows_reserve(r, r->n + n)) != TP_OK) return rc;
+    const int64_t *u64 = tp_column_type(cu) == TP_DTYPE_I64 ? TP_CCOL(cu, int64_t) : NULL;
+    const int32_t *u32 = tp_column_type(cu) == TP_DTYPE_I32 ? TP_CCOL(cu, int32_t) : NULL;
+    const bool uid_nulls = tp_column_validity(cu) != NULL, ts_nulls = tp_column_validity(ct) != NULL;
+    const bool camp_nulls = tp_column_validity(cc) != NULL;
+    const bool ts_plain = tt == TP_DTYPE_I64 ||
+                          (tt == TP_DTYPE_TIMESTAMP && tp_column_unit(ct) == TP_UNIT_SECONDS);
+    const int64_t *t64 = ts_plain ? TP_CCOL(ct, int64_t) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t o = r->n + i;
+        if ((uid_nulls && tp_column_is_null(cu, i)) || (ts_nulls && tp_column_is_null(ct, i)) ||
+            (camp_nulls && tp_column_is_null(cc, i)))
+            return tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
+                           (uid_nulls && tp_column_is_null(cu, i))  ? "uid"
+                           : (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp"
+                                                                    : "campaign",
+                           e->row_base + i);
+        r->uid[o] = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
+        if (t64) r->ts[o] = t64[i];
+        else ts_seconds(ct, i, &r->ts[o]);
+        int32_t code;
+        if (tp_dtype_is_string(camp_t)) {
+            rc = remap_code(&s->camp_rm, s->names, tp_column_dict(cc), TP_CCOL(cc, int32_t)[i], &code);
+            if (rc != TP_OK) return rc;
+        } else {
+            int64_t v = tp_column_get_i64(cc, i), val = -1;
+            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
+            if (!tp_i64map_get(s->camp_int, v, &val)) {
+                char buf[32];
+                int len = snprintf(buf, sizeof buf, "%" PRId64, v);
+                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) return rc;
+                val = code;
+                int ins;
+                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) return rc;
+            }
+            code = (int32_t)val;
+        }
+        if ((rc = mark_seen(s, code)) != TP_OK) return rc;
+        r->camp[o] = code;
+        r->conv[o] = !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
+        if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
+        for (size_t k = 0; k < s->n_feat; k++) {
+            feat *ft = &s->feats[k];
+            tp_column *c = fc[k];
+            bool ok = !tp_column_is_null(c, i);
+            int64_t v = 0;
+            if (ok) {
+                tp_dtype t = tp_column_type(c);
+                if (ft->is_value || t == TP_DTYPE_F64 || t == TP_DTYPE_F32) {
+                    double d = tp_column_get_f64(c, i);
+                    memcpy(&v, &d, 8);
+                } else if (tp_dtype_is_string(t)) {
+                    int32_t fcode;
+                    rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
+                    if (rc != TP_OK) return rc;
+                    v = fcode;
+                } else {
+                    v = tp_column_get_i64(c, i);
+                }
+            }
+            r->fv[k][o] = v;
+            r->fok[k][o] = ok;
+        }
+    }
+    r->n += n;
+    e->row_base += n;
+    e->st.impressions += n;
+    return TP_OK;
+}
+
+static tp_status engine_spill(engine *e) {
+    tp_status rc;
+    if (!e->spilling) {
+        const char *base = e->o.tmp_dir ? e->o.tmp_dir : getenv("TMPDIR");
+        if (!base || !*base) base = "/tmp";
+        size_t n = strlen(base) + 32;
+        e->tmpdir = tp_malloc(n);
+        if (!e->tmpdir) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        snprintf(e->tmpdir, n, "%s/.tp-journeys-XXXXXX", base);
+        if (!mkdtemp(e->tmpdir)) {
+            rc = tp_fail(TP_ERR_IO, "cannot create a temporary folder in '%s': %s", base, strerror(errno));
+            tp_free(e->tmpdir);
+            e->tmpdir = NULL;
+            return rc;
+        }
+        if ((rc = bucketset_open(&e->top, e->tmpdir, "b0_", 0)) != TP_OK) return rc;
+        e->spilling = true;
+    }
+    if ((rc = bucketset_put(&e->top, &e->mem, e->rsz)) != TP_OK) return rc;
+    rows_clear(&e->mem);
+    return TP_OK;
+}
+
+static tp_status engine_add(engine *e, const tp_frame *f) {
+    tp_status rc = engine_ingest(e, f);
+    if (rc != TP_OK) return rc;
+    tp_progress_add(e->prog, tp_frame_n_rows(f));
+    bool over = (e->o.memory_bytes && e->mem.n * est_row_bytes(e) > e->o.memory_bytes) ||
+                e->mem.n >= (size_t)UINT32_MAX - 1;
+    if (e->spilling || over) return engine_spill(e);
+    return TP_OK;
+}
+
+// ---- from sorted rows to journeys ----
+
+static tp_status hist_add(engine *e, size_t len) {
+    if (len >= e->hist_cap) {
+        size_t cap = e->hist_cap ? e->hist_cap : 64;
+        while (cap <= len) cap *= 2;
+        uint64_t *h = tp_realloc(e->st.length_hist, cap * sizeof *h);
+        if (!h) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        memset(h + e->hist_cap, 0, (cap - e->hist_cap) * sizeof *h);
+        e->st.length_hist = h;
+        e->hist_cap = cap;
+    }
+    e->st.length_hist[len]++;
+    if (len + 1 > e->st.hist_len) e->st.hist_len = len + 1;
+    return TP_OK;
+}
+
+/* Per-journey feature columns for journeys whose last touch is row last[k]. */
+static tp_status feature_frame(engine *e, const rows *r, const uint32_t *last, size_t J, tp_frame **out) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    tp_status rc = tp_frame_new(&f);
+    if (rc != TP_OK) return rc;
+    for (size_t k = 0; k < e->sc.n_feat; k++) {
+        feat *ft = &e->sc.feats[k];
+        if (tp_dtype_is_string(ft->type)) rc = tp_column_new_dict(ft->name, ft->type, ft->dict, J, &c);
+        else rc = tp_column_new(ft->name, ft->type, J, &c);
+        if (rc != TP_OK) goto done;
+        if (ft->type == TP_DTYPE_TIMESTAMP) tp_column_set_unit(c, ft->unit);
+        if ((rc = tp_column_resize(c, J)) != TP_OK) goto done;
+        const int64_t *fv = r->fv[k];
+        for (size_t i = 0; i < J; i++) {
+            int64_t v = fv[last[i]];
+            switch (ft->type) {
+            case TP_DTYPE_BOOL: TP_COL(c, uint8_t)[i] = (uint8_t)(v != 0); break;
+            case TP_DTYPE_I32:
+            case TP_DTYPE_DATE:
+            case TP_DTYPE_STR:
+            case TP_DTYPE_BYTES: TP_COL(c, int32_t)[i] = (int32_t)v; break;
+            case TP_DTYPE_I64:
+            case TP_DTYPE_TIMESTAMP: TP_COL(c, int64_t)[i] = v; break;
+            case TP_DTYPE_F32: {
+                double d;
+                memcpy(&d, &v, 8);
+                TP_COL(c, float)[i] = (float)d;
+                break;
+            }
+            case TP_DTYPE_F64: memcpy(&TP_COL(c, double)[i], &v, 8); break;
+            }
+        }
+        for (size_t i = 0; i < J; i++)
+            if (!r->fok[k][last[i]] && (rc = tp_column_set_null(c, i, true)) != TP_OK) goto done;
+        rc = tp_frame_add_take(f, c);
+        c = NULL;
+        if (rc != TP_OK) goto done;
+    }
+    *out = f;
+    f = NULL;
+done:
+    tp_column_free(c);
+    tp_frame_free(f);
+    return rc;
+}
+
+/* Sort one set of rows (all of some users), cut journeys, hand them to the sink. */
+static tp_status process_rows(engine *e, rows *r) {
+    tp_status rc = TP_OK;
+    size_t n = r->n;
+    int64_t *k1 = NULL, *tmp = NULL;
+    uint32_t *perm = NULL, *p2 = NULL, *js = NULL, *je = NULL, *jf = NULL, *last = NULL, *ord = NULL;
+    int64_t *jkey = NULL, *jend = NULL;
+    tp_journeys *j = NULL;
+    tp_frame *feats = NULL;
+    if (n == 0) return TP_OK;
+    const bool cid_mode = r->has_cid;
+    k1 = tp_malloc(n * sizeof *k1);
+    perm = tp_malloc(n * sizeof *perm);
+    if (!k1 || !perm) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory sorting %zu impressions", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) k1[i] = uid_key(r->uid[i]);
+    if (!cid_mode) {
+        if ((rc = tp_radix_sort_pairs(k1, r->ts, n, perm)) != TP_OK) goto done;
+    } else {
+        // (uid, conversion_id, time): stable sort by (cid, time), then stable by uid key.
+        tmp = tp_malloc(n * sizeof *tmp);
+        p2 = tp_malloc(n * sizeof *p2);
+        if (!tmp || !p2) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory sorting %zu impressions", n);
+            goto done;
+        }
+        if ((rc = tp_radix_sort_pairs(r->cid, r->ts, n, perm)) != TP_OK) goto done;
+        for (size_t i = 0; i < n; i++) tmp[i] = k1[perm[i]];
+        if ((rc = tp_radix_sort_i64(tmp, n, p2)) != TP_OK) goto done;
+        for (size_t i = 0; i < n; i++) p2[i] = perm[p2[i]];
+        tp_free(perm);
+        perm = p2;
+        p2 = NULL;
+        tp_free(tmp);
+        tmp = NULL;
+    }
+    tp_free(k1);
+    k1 = NULL;
+
+    // Dedupe: among rows with equal (uid, [cid,] timestamp), drop any identical in campaign,
+    // conversion and conversion_id to an earlier one. Off by default.
+    size_t m = n;
+    if (e->o.dedupe) {
+        size_t run = 0;
+        m = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t a = perm[i];
+            if (m > 0) {
+                uint32_t p = perm[m - 1];
+                bool same_key = r->uid[a] == r->uid[p] && r->ts[a] == r->ts[p] &&
+                                (!cid_mode || r->cid[a] == r->cid[p]);
+                if (!same_key) run = m;
+            }
+            bool dup = false;
+            for (size_t q = run; q < m && !dup; q++) {
+                uint32_t b = perm[q];
+                dup = r->camp[a] == r->camp[b] && r->conv[a] == r->conv[b] &&
+                      (!cid_mode || r->cid[a] == r->cid[b]);
+            }
+            if (dup) e->st.duplicates++;
+            else perm[m++] = a;
+        }
+    }
+
+    // Journey boundaries.
+    size_t J = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t a = perm[i];
+        bool start = i == 0;
+        if (!start) {
+            uint32_t p = perm[i - 1];
+            start = r->uid[a] != r->uid[p] ||
+                    (cid_mode ? r->cid[a] != r->cid[p] : r->conv[p] != 0);
+        }
+        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) e->st.users++;
+        J += start;
+    }
+    js = tp_malloc(J * sizeof *js);
+    je = tp_malloc(J * sizeof *je);
+    jf = tp_malloc(J * sizeof *jf);
+    last = tp_malloc(J * sizeof *last);
+    ord = tp_malloc(J * sizeof *ord);
+    if (!js || !je || !jf || !last || !ord) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory for %zu journeys", J);
+        goto done;
+    }
+    size_t nj = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t a = perm[i];
+        bool start = i == 0;
+        if (!start) {
+            uint32_t p = perm[i - 1];
+            start = r->uid[a] != r->uid[p] ||
+                    (cid_mode ? r->cid[a] != r->cid[p] : r->conv[p] != 0);
+        }
+        if (start) {
+            if (nj) je[nj - 1] = (uint32_t)i;
+            js[nj++] = (uint32_t)i;
+        }
+    }
+    je[nj - 1] = (uint32_t)m;
+    // Lookback, then the cut to the last L touches (the label is the journey's, before cutting).
+    size_t total = 0, L = e->o.max_len;
+    for (size_t q = 0; q < J; q++) {
+        int64_t end_ts = r->ts[perm[je[q] - 1]];
+        uint32_t first = js[q];
+        if (e->o.lookback_seconds > 0)
+            while (end_ts - r->ts[perm[first]] > e->o.lookback_seconds) first++;
+        e->st.lookback_dropped += first - js[q];
+        jf[q] = first;
+        last[q] = perm[je[q] - 1];
+        size_t len = je[q] - first;
+        total += len < L ? len : L;
+        ord[q] = (uint32_t)q;
+    }
+    if (cid_mode) {
+        // A user's (uid, conversion_id) groups come out by id; order them by end time (ties keep
+        // conversion_id order) so ids follow (user hash, end time) as in the per-user mode.
+        jkey = tp_malloc(J * sizeof *jkey);
+        jend = tp_malloc(J * sizeof *jend);
+        if (!jkey || !jend) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory for %zu journeys", J);
+            goto done;
+        }
+        for (size_t q = 0; q < J; q++) {
+            jkey[q] = uid_key(r->uid[last[q]]);
+            jend[q] = r->ts[last[q]];
+        }
+        if ((rc = tp_radix_sort_pairs(jkey, jend, J, ord)) != TP_OK) goto done;
+    }
+    if ((rc = tp_journeys_alloc(J, total, e->K, e->sc.has_value, &j)) != TP_OK) goto done;
+    j->max_len = L;
+    for (size_t k = 0; k < e->K; k++)
+        if (!(j->campaigns[k] = tp_strdup(e->campaigns[k]))) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    uint64_t t = 0;
+    for (size_t q = 0; q < J; q++) {
+        size_t s = ord[q];
+        uint32_t lr = last[s];
+        size_t len = je[s] - jf[s];
+        size_t kept = len < L ? len : L;
+        int64_t end_ts = r->ts[lr];
+        j->journey_id[q] = e->next_id++;
+        j->uid[q] = r->uid[lr];
+        j->converted[q] = cid_mode ? r->cid[lr] != 0 : r->conv[lr] != 0;
+        j->length[q] = (int32_t)(len > INT32_MAX ? INT32_MAX : len);
+        j->off[q] = t;
+        for (size_t i = je[s] - kept; i < je[s]; i++, t++) {
+            uint32_t a = perm[i];
+            j->campaign[t] = e->rank[r->camp[a]];
+            j->seconds_to_end[t] = end_ts - r->ts[a];
+        }
+        if ((rc = hist_add(e, len)) != TP_OK) goto done;
+        e->st.cut += len > L;
+        e->st.conversions += j->converted[q];
+    }
+    j->off[J] = t;
+    e->st.journeys += J;
+    e->st.touches += t;
+    for (size_t q = 0; q < J; q++) js[q] = last[ord[q]]; /* reuse js: last row in output order */
+    if ((rc = feature_frame(e, r, js, J, &feats)) != TP_OK) goto done;
+    if (e->sc.has_value) {
+        tp_column *vc = tp_frame_find(feats, "conversion_value");
+        for (size_t q = 0; q < J; q++)
+            j->value[q] = tp_column_is_null(vc, q) ? 0.0 : TP_CCOL(vc, double)[q];
+    }
+    rc = e->sink(e->sink_ud, e, j, feats);
+done:
+    tp_journeys_free(j);
+    tp_frame_free(feats);
+    tp_free(k1);
+    tp_free(tmp);
+    tp_free(perm);
+    tp_free(p2);
+    tp_free(js);
+    tp_free(je);
+    tp_free(jf);
+    tp_free(last);
+    tp_free(ord);
+    tp_free(jkey);
+    tp_free(jend);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* After the scan: the mapper (campaigns seen in some row, sorted by byte order). */
+static tp_status engine_campaigns(engine *e) {
+    schema *s = &e->sc;
+    size_t nn = s->names ? tp_strdict_size(s->names) : 0;
+    e->rank = tp_malloc((nn ? nn : 1) * sizeof *e->rank);
+    e->campaigns = tp_calloc(nn ? nn : 1, sizeof *e->campaigns);
+    if (!e->rank || !e->campaigns) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    size_t K = 0;
+    for (size_t c = 0; c < nn; c++) {
+        if (c >= s->seen_cap || !s->seen[c]) continue;
+        if (!(e->campaigns[K++] = tp_strdup(tp_strdict_get(s->names, (int32_t)c, NULL))))
+            return tp_fail(TP_ERR_NOMEM, "out of memory");
+    }
+    e->K = K;
+    qsort(e->campaigns, K, sizeof *e->campaigns, cmp_str);
+    for (size_t c = 0; c < nn; c++) {
+        e->rank[c] = -1;
+        if (c >= s->seen_cap || !s->seen[c]) continue;
+        const char *name = tp_strdict_get(s->names, (int32_t)c, NULL);
+        size_t lo = 0, hi = K;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(e->campaigns[mid], name) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        e->rank[c] = (int32_t)lo;
+    }
+    e->st.n_campaigns = K;
+    return TP_OK;
+}
+
+/* Process one bucket file; re-partition it by the next 8 bits of the hash when over budget. */
+static tp_status process_bucket(engine *e, const char *path, uint64_t n, int depth) {
+    tp_status rc = TP_OK;
+    if (n == 0) return TP_OK;
+    bool over = (e->o.memory_bytes && n * est_row_bytes(e) > e->o.memory_bytes) ||
+                n >= (uint64_t)UINT32_MAX - 1;
+    if (!over || depth + 1 >= MAX_DEPTH) {
+        if ((rc = read_bucket(path, n, e->rsz, &e->mem)) != TP_OK) return rc;
+        unlink(path);
+        rc = process_rows(e, &e->mem);
+        rows_clear(&e->mem);
+        return rc;
+    }
+    // Stream the file into sub-buckets without loading it whole.
+    bucketset sub;
+    char prefix[64];
+    const char *base = strrchr(path, '/');
+    snprintf(prefix, sizeof prefix, "%.*s_", (int)(strlen(base + 1) - 4), base + 1);
+    if ((rc = bucketset_open(&sub, e->tmpdir, prefix, depth + 1)) != TP_OK) goto done;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        rc = tp_fail(TP_ERR_IO, "cannot open bucket file '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    size_t per = 4096;
+    uint64_t left = n;
+    rows_clear(&e->mem);
+    if ((rc = rows_reserve(&e->mem, per)) != TP_OK) {
+        fclose(fp);
+        goto done;
+    }
+    uint8_t *buf = tp_malloc(per * e->rsz);
+    if (!buf) {
+        fclose(fp);
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    while (left && rc == TP_OK) {
+        size_t want = left < per ? (size_t)left : per;
+        if (fread(buf, e->rsz, want, fp) != want) {
+            rc = tp_fail(TP_ERR_IO, "bucket file '%s' is short", path);
+            break;
+        }
+        for (size_t i = 0; i < want; i++) rec_get(&e->mem, i, buf + i * e->rsz);
+        e->mem.n = want;
+        rc = bucketset_put(&sub, &e->mem, e->rsz);
+        left -= want;
+    }
+    tp_free(buf);
+    fclose(fp);
+    rows_clear(&e->mem);
+    if (rc != TP_OK) goto done;
+    unlink(path);
+    if ((rc = bucketset_finish_writes(&sub)) != TP_OK) goto done;
+    e->st.buckets += N_FANOUT - 1;
+    for (int b = 0; b < N_FANOUT && rc == TP_OK; b++)
+        rc = process_bucket(e, sub.path[b], sub.n[b], depth + 1);
+done:
+    bucketset_close(&sub, true);
+    return rc;
+}
+
+static tp_status engine_finish(engine *e) {
+    tp_status rc;
+    if (!e->sc.resolved) return tp_fail(TP_ERR_FORMAT, "%s: no impressions", e->source);
+    if ((rc = engine_campaigns(e)) != TP_OK) return rc;
+    if (!e->spilling) {
+        rc = process_rows(e, &e->mem);
+        rows_clear(&e->mem);
+    } else {
+        if ((rc = bucketset_finish_writes(&e->top)) != TP_OK) return rc;
+        e->st.buckets = N_FANOUT;
+        tp_progress *p = tp_progress_begin("journeys: buckets", N_FANOUT, "buckets");
+        for (int b = 0; b < N_FANOUT && rc == TP_OK; b++) {
+            rc = process_bucket(e, e->top.path[b], e->top.n[b], 0);
+            tp_progress_add(p, 1);
+        }
+        tp_progress_end(p);
+    }
+    if (rc != TP_OK) return rc;
+    // Length quantiles: smallest L keeping 80% / 95% of journeys whole.
+    uint64_t cum = 0;
+    e->st.len_p80 = e->st.len_p95 = 0;
+    bool got80 = false, got95 = false;
+    for (size_t k = 0; k < e->st.hist_len; k++) {
+        cum += e->st.length_hist[k];
+        if (!got80 && cum * 100 >= e->st.journeys * 80) e->st.len_p80 = k, got80 = true;
+        if (!got95 && cum * 100 >= e->st.journeys * 95) e->st.len_p95 = k, got95 = true;
+    }
+    return TP_OK;
+}
+
+// ---- in-memory build ----
+
+typedef struct collect {
+    tp_journeys **parts;
+    tp_frame *feats;
+    size_t n_parts, cap;
+} collect;
+
+static tp_status collect_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
+    collect *c = ud;
+    (void)e;
+    tp_status rc;
+    if ((rc = tp_grow((void **)&c->parts, &c->cap, c->n_parts + 1, sizeof *c->parts)) != TP_OK)
+        return rc;
+    tp_journeys *copy = NULL;
+    if ((rc = tp_journeys_alloc(0, 0, 0, false, &copy)) != TP_OK) return rc;
+    // Take the arrays over (the engine frees its chunk afterwards; swap so it frees the empties).
+    tp_journeys tmp = *copy;
+    *copy = *j;
+    *j = tmp;
+    c->parts[c->n_parts++] = copy;
+    if (!c->feats) return tp_frame_clone(feats, &c->feats);
+    return tp_frame_append(c->feats, feats);
+}
+
+/* Concatenate chunks (same campaigns) into one journey set. */
+static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, bool with_value,
+                              tp_journeys **out) {
+    size_t n = 0, t = 0;
+    for (size_t p = 0; p < c->n_parts; p++) n += c->parts[p]->n, t += c->parts[p]->n_touches;
+    tp_journeys *j;
+    tp_status rc = tp_journeys_alloc(n, t, K, with_value, &j);
+    if (rc != TP_OK) return rc;
+    j->max_len = L;
+    for (size_t k = 0; k < K; k++)
+        if (!(j->campaigns[k] = tp_strdup(campaigns[k]))) {
+            tp_journeys_free(j);
+            return tp_fail(TP_ERR_NOMEM, "out of memory");
+        }
+    size_t a = 0, b = 0;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        tp_journeys *q = c->parts[p];
+        memcpy(j->journey_id + a, q->journey_id, q->n * 8);
+        memcpy(j->uid + a, q->uid, q->n * 8);
+        memcpy(j->converted + a, q->converted, q->n);
+        memcpy(j->length + a, q->length, q->n * 4);
+        if (with_value) memcpy(j->value + a, q->value, q->n * 8);
+        for (size_t i = 0; i < q->n; i++) j->off[a + i] = b + q->off[i];
+        memcpy(j->campaign + b, q->campaign, q->n_touches * 4);
+        memcpy(j->seconds_to_end + b, q->seconds_to_end, q->n_touches * 8);
+        a += q->n;
+        b += q->n_touches;
+    }
+    j->off[n] = b;
+    *out = j;
+    return TP_OK;
+}
+
+tp_status tp_journeys_build(const tp_frame *impressions, const char *source,
+                            const tp_journeys_build_opts *opts, tp_journeys **out,
+                            tp_frame **features, tp_journeys_stats *stats) {
+    engine e;
+    collect c = {0};
+    tp_status rc = engine_init(&e, opts, source);
+    if (rc != TP_OK) goto done;
+    e.sink = collect_chunk;
+    e.sink_ud = &c;
+    if ((rc = engine_add(&e, impressions)) != TP_OK) goto done;
+    if ((rc = engine_finish(&e)) != TP_OK) goto done;
+    if ((rc = concat_parts(&c, e.K, e.campaigns, e.o.max_len, e.sc.has_value, out)) != TP_OK) goto done;
+    if (features) {
+        if (c.feats) {
+            *features = c.feats;
+            c.feats = NULL;
+        } else {
+            rc = tp_frame_new(features);
+        }
+    }
+    if (stats) {
+        *stats = e.st;
+        memset(&e.st, 0, sizeof e.st);
+    }
+done:
+    for (size_t p = 0; p < c.n_parts; p++) tp_journeys_free(c.parts[p]);
+    tp_free(c.parts);
+    tp_frame_free(c.feats);
+    engine_free(&e);
+    return rc;
+}
+
+// ---- wide layout ----
+
+tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, const uint32_t *rows,
+                               size_t n, tp_frame **out) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    tp_strdict *dict = NULL;
+    int32_t *codes = NULL;
+    char name[64];
+    size_t L = j->max_len;
+    if (!rows) n = j->n;
+#define ROW(i) (rows ? rows[i] : (uint32_t)(i))
+    tp_status rc = tp_frame_new(&f);
+    if (rc != TP_OK) goto done;
+    if ((rc = tp_strdict_new(&dict)) != TP_OK) goto done;
+    codes = tp_malloc((j->n_campaigns ? j->n_campaigns : 1) * sizeof *codes);
+    if (!codes) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < j->n_campaigns; k++)
+        if ((rc = tp_strdict_intern(dict, j->campaigns[k], strlen(j->campaigns[k]), &codes[k])) != TP_OK)
+            goto done;
+#define NEWCOL(nm, T)                                                           \
+    do {                                                                        \
+        if ((rc = tp_column_new(nm, T, n, &c)) != TP_OK) goto done;             \
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;                  \
+    } while (0)
+#define ADDCOL()                                                                \
+    do {                                                                        \
+        rc = tp_frame_add_take(f, c);                                           \
+        c = NULL;                                                               \
+        if (rc != TP_OK) goto done;                                             \
+    } while (0)
+    NEWCOL("journey_id", TP_DTYPE_I64);
+    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->journey_id[ROW(i)];
+    ADDCOL();
+    NEWCOL("uid", TP_DTYPE_I64);
+    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->uid[ROW(i)];
+    ADDCOL();
+    NEWCOL("conversion_status", TP_DTYPE_BOOL);
+    for (size_t i = 0; i < n; i++) TP_COL(c, uint8_t)[i] = j->converted[ROW(i)] != 0;
+    ADDCOL();
+    NEWCOL("journey_length", TP_DTYPE_I32);
+    for (size_t i = 0; i < n; i++) TP_COL(c, int32_t)[i] = j->length[ROW(i)];
+    ADDCOL();
+    for (size_t p = 0; p < L; p++) {
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        if ((rc = tp_column_new_dict(name, TP_DTYPE_STR, dict, n, &c)) != TP_OK) goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        int32_t *d = TP_COL(c, int32_t);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = ROW(i);
+            if (j->off[r] + p < j->off[r + 1]) {
+                d[i] = codes[j->campaign[j->off[r] + p]];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+        ADDCOL();
+    }
+    for (size_t p = 0; p < L; p++) {
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        NEWCOL(name, TP_DTYPE_I64);
+        int64_t *d = TP_COL(c, int64_t);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = ROW(i);
+            if (j->off[r] + p < j->off[r + 1]) {
+                d[i] = j->seconds_to_end[j->off[r] + p];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+        ADDCOL();
+    }
+    bool value_in_feats = features && tp_frame_find(features, "conversion_value");
+    if (j->value && !value_in_feats) {
+        NEWCOL("conversion_value", TP_DTYPE_F64);
+        for (size_t i = 0; i < n; i++) TP_COL(c, double)[i] = j->value[ROW(i)];
+        ADDCOL();
+    }
+    if (features) {
+        if (tp_frame_n_rows(features) != j->n && tp_frame_n_cols(features) > 0) {
+            rc = tp_fail(TP_ERR_SHAPE, "features have %zu rows for %zu journeys",
+                         tp_frame_n_rows(features), j->n);
+            goto done;
+        }
+        for (size_t k = 0; k < tp_frame_n_cols(features); k++) {
+            tp_column *src = tp_frame_col(features, k);
+            if (rows) {
+                rc = tp_column_take(src, rows, n, &c);
+            } else {
+                if ((rc = tp_column_new_dict(tp_column_name(src), tp_column_type(src),
+                                             tp_column_dict(src), n, &c)) != TP_OK)
+                    goto done;
+                tp_column_set_unit(c, tp_column_unit(src));
+                rc = tp_column_append(c, src, 0, n);
+            }
+            if (rc != TP_OK) goto done;
+            ADDCOL();
+        }
+    }
+#undef NEWCOL
+#undef ADDCOL
+#undef ROW
+    *out = f;
+    f = NULL;
+done:
+    tp_column_free(c);
+    tp_frame_free(f);
+    tp_strdict_unref(dict);
+    tp_free(codes);
+    return rc;
+}
+
+// ---- one-hot export (the reference's job 2 layout) ----
+
+tp_status tp_encode_onehot(const tp_journeys *j, size_t lo, size_t hi, bool as_bool, tp_frame **out) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    tp_column **cols = NULL;
+    size_t K = j->n_campaigns, L = j->max_len;
+    if (hi > j->n || lo > hi) return tp_fail(TP_ERR_ARG, "journey range [%zu, %zu) of %zu", lo, hi, j->n);
+    size_t n = hi - lo;
+    tp_dtype bt = as_bool ? TP_DTYPE_BOOL : TP_DTYPE_I64;
+    tp_status rc = tp_frame_new(&f);
+    if (rc != TP_OK) goto done;
+    if ((rc = tp_column_new("journey_id", TP_DTYPE_I64, n, &c)) != TP_OK) goto done;
+    if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+    memcpy(TP_COL(c, int64_t), j->journey_id + lo, n * 8);
+    rc = tp_frame_add_take(f, c);
+    c = NULL;
+    if (rc != TP_OK) goto done;
+    cols = tp_calloc(L * K + 1, sizeof *cols);
+    if (!cols) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t p = 0; p < L; p++)
+        for (size_t k = 0; k < K; k++) {
+            size_t nl = strlen(j->campaigns[k]) + 64;
+            char *name = tp_malloc(nl);
+            if (!name) {
+                rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            snprintf(name, nl, "campaign_nm_at_index_%zu_in_journey_is_%s", p + 1, j->campaigns[k]);
+            rc = tp_column_new(name, bt, n, &c);
+            tp_free(name);
+            if (rc != TP_OK) goto done;
+            if ((rc = tp_column_resize(c, n)) != TP_OK) goto done; /* zero-filled */
+            cols[p * K + k] = c;
+            rc = tp_frame_add_take(f, c);
+            c = NULL;
+            if (rc != TP_OK) goto done;
+        }
+    for (size_t i = 0; i < n; i++) {
+        size_t r = lo + i;
+        for (uint64_t t = j->off[r]; t < j->off[r + 1]; t++) {
+            size_t p = t - j->off[r];
+            if (p >= L) break;
+            tp_column *col = cols[p * K + (size_t)j->campaign[t]];
+            if (as_bool) TP_COL(col, uint8_t)[i] = 1;
+            else TP_COL(col, int64_t)[i] = 1;
+        }
+    }
+    if ((rc = tp_column_new("conversion_status", bt, n, &c)) != TP_OK) goto done;
+    if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+    for (size_t i = 0; i < n; i++) {
+        if (as_bool) TP_COL(c, uint8_t)[i] = j->converted[lo + i] != 0;
+        else TP_COL(c, int64_t)[i] = j->converted[lo + i] != 0;
+    }
+    rc = tp_frame_add_take(f, c);
+    c = NULL;
+    if (rc != TP_OK) goto done;
+    *out = f;
+    f = NULL;
+done:
+    tp_free(cols);
+    tp_column_free(c);
+    tp_frame_free(f);
+    return rc;
+}
+
+// ---- the file job ----
+
+typedef struct file_sink {
+    const tp_journeys_build_opts *o;
+    tp_pq_writer *w[3];
+    uint32_t *idx;
+    size_t idx_cap;
+} file_sink;
+
+static tp_status write_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
+    file_sink *fs = ud;
+    tp_status rc = TP_OK;
+    size_t ns = e->o.n_split == 1 ? 1 : 3;
+    if ((rc = tp_grow((void **)&fs->idx, &fs->idx_cap, j->n ? j->n : 1, sizeof *fs->idx)) != TP_OK)
+        return rc;
+    for (size_t s = 0; s < ns && rc == TP_OK; s++) {
+        size_t m = 0;
+        for (size_t q = 0; q < j->n; q++)
+            if ((size_t)tp_journeys_split_of(j->uid[q], &e->o) == s) fs->idx[m++] = (uint32_t)q;
+        e->st.per_split[s] += m;
+        for (size_t a = 0; a < m && rc == TP_OK; a += CHUNK_ROWS) {
+            size_t b = a + CHUNK_ROWS < m ? a + CHUNK_ROWS : m;
+            tp_frame *wf = NULL;
+            if ((rc = tp_journeys_to_frame(j, feats, fs->idx + a, b - a, &wf)) != TP_OK) break;
+            rc = tp_pq_writer_write(fs->w[s], wf);
+            tp_frame_free(wf);
+        }
+    }
+    return rc;
+}
+
+tp_status tp_journeys_stats_json(const tp_journeys_stats *s, char **out) {
+    json_t *o = json_object(), *h = json_object(), *sp = json_object();
+    tp_status rc = TP_OK;
+    if (!o || !h || !sp) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    json_object_set_new(o, "impressions", json_integer((json_int_t)s->impressions));
+    json_object_set_new(o, "duplicates_dropped", json_integer((json_int_t)s->duplicates));
+    json_object_set_new(o, "lookback_dropped", json_integer((json_int_t)s->lookback_dropped));
+    json_object_set_new(o, "users", json_integer((json_int_t)s->users));
+    json_object_set_new(o, "journeys", json_integer((json_int_t)s->journeys));
+    json_object_set_new(o, "conversions", json_integer((json_int_t)s->conversions));
+    json_object_set_new(o, "conversion_rate",
+                        json_real(s->journeys ? (double)s->conversions / (double)s->journeys : 0.0));
+    json_object_set_new(o, "campaigns", json_integer((json_int_t)s->n_campaigns));
+    json_object_set_new(o, "max_len", json_integer((json_int_t)s->max_len));
+    json_object_set_new(o, "touches_kept", json_integer((json_int_t)s->touches));
+    json_object_set_new(o, "journeys_cut", json_integer((json_int_t)s->cut));
+    json_object_set_new(o, "share_cut",
+                        json_real(s->journeys ? (double)s->cut / (double)s->journeys : 0.0));
+    json_object_set_new(o, "len_keeping_80pct", json_integer((json_int_t)s->len_p80));
+    json_object_set_new(o, "len_keeping_95pct", json_integer((json_int_t)s->len_p95));
+    for (size_t k = 0; k < s->hist_len; k++) {
+        if (!s->length_hist[k]) continue;
+        char key[32];
+        snprintf(key, sizeof key, "%zu", k);
+        json_object_set_new(h, key, json_integer((json_int_t)s->length_hist[k]));
+    }
+    json_object_set_new(o, "length_histogram", h);
+    h = NULL;
+    if (s->per_split[1] || s->per_split[2]) {
+        json_object_set_new(sp, "train", json_integer((json_int_t)s->per_split[0]));
+        json_object_set_new(sp, "val", json_integer((json_int_t)s->per_split[1]));
+        json_object_set_new(sp, "test", json_integer((json_int_t)s->per_split[2]));
+    } else {
+        json_object_set_new(sp, "all", json_integer((json_int_t)s->per_split[0]));
+    }
+    json_object_set_new(o, "splits", sp);
+    sp = NULL;
+    json_object_set_new(o, "buckets", json_integer((json_int_t)s->buckets));
+    char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!txt) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory writing stats");
+        goto done;
+    }
+    size_t tl = strlen(txt);
+    *out = tp_malloc(tl + 2);
+    if (*out) memcpy(*out, txt, tl), memcpy(*out + tl, "\n", 2);
+    free(txt);
+    if (!*out) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+done:
+    json_decref(o);
+    json_decref(h);
+    json_decref(sp);
+    return rc;
+}
+
+static tp_status write_json_text(const char *dir, const char *name, const char *txt) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = tp_malloc(n);
+    if (!p) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    snprintf(p, n, "%s/%s", dir, name);
+    tp_status rc = tp_atomic_write(p, txt, strlen(txt));
+    tp_free(p);
+    return rc;
+}
+
+static tp_status write_mapper(const char *dir, char **campaigns, size_t K) {
+    json_t *o = json_object(), *a = json_array();
+    tp_status rc = TP_OK;
+    char *txt = NULL;
+    if (!o || !a) {
+        json_decref(a);
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < K; k++) json_array_append_new(a, json_string(campaigns[k]));
+    json_object_set_new(o, "campaigns", a);
+    txt = json_dumps(o, JSON_INDENT(2));
+    if (!txt) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory writing the mapper");
+        goto done;
+    }
+    size_t tl = strlen(txt);
+    char *nl = tp_malloc(tl + 2);
+    if (!nl) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(nl, txt, tl);
+    memcpy(nl + tl, "\n", 2);
+    rc = write_json_text(dir, "mapper.json", nl);
+    tp_free(nl);
+done:
+    free(txt);
+    json_decref(o);
+    return rc;
+}
+
+tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_journeys_build_opts *opts,
+                            tp_journeys_stats *stats) {
+    engine e;
+    file_sink fs = {0};
+    tp_scan *scan = NULL;
+    tp_frame *batch = NULL;
+    char *stats_txt = NULL;
+    static const char *split_names[3] = {"train.parquet", "val.parquet", "test.parquet"};
+    tp_status rc = engine_init(&e, opts, input);
+    if (rc != TP_OK) goto done;
+    if ((rc = tp_mkdirs(out_dir)) != TP_OK) goto done;
+    if (!e.o.tmp_dir) e.o.tmp_dir = out_dir;
+    e.sink = write_chunk;
+    e.sink_ud = &fs;
+    fs.o = &e.o;
+    size_t ns = e.o.n_split == 1 ? 1 : 3;
+    tp_pq_write_opts wo;
+    tp_pq_write_opts_default(&wo);
+    if (e.o.memory_bytes) {
+        // Bound what the writers buffer: ~ (L * 20 + 64) bytes per journey, three writers.
+        size_t per = (e.o.max_len * 20 + 64) * 3;
+        size_t rg = e.o.memory_bytes / 4 / per;
+        wo.row_group_rows = rg < 16384 ? 16384 : rg > wo.row_group_rows ? wo.row_group_rows : rg;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        size_t n = strlen(out_dir) + 32;
+        char *p = tp_malloc(n);
+        if (!p) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(p, n, "%s/%s", out_dir, ns == 1 ? "all.parquet" : split_names[s]);
+        rc = tp_pq_writer_open(p, &wo, &fs.w[s]);
+        tp_free(p);
+        if (rc != TP_OK) goto done;
+    }
+    if ((rc = tp_scan_open(input, NULL, 0, &scan)) != TP_OK) goto done;
+    e.prog = tp_progress_begin("journeys: reading", 0, "rows");
+    for (;;) {
+        if ((rc = tp_scan_next(scan, &batch)) != TP_OK) goto done;
+        if (!batch) break;
+        rc = engine_add(&e, batch);
+        tp_frame_free(batch);
+        batch = NULL;
+        if (rc != TP_OK) goto done;
+    }
+    tp_scan_close(scan);
+    scan = NULL;
+    tp_progress_end(e.prog);
+    e.prog = NULL;
+    if ((rc = engine_finish(&e)) != TP_OK) goto done;
+    // A split nobody fell into still gets a file with the schema and no rows.
+    for (size_t s = 0; s < ns; s++) {
+        if (e.st.per_split[s]) continue;
+        tp_journeys *empty = NULL;
+        tp_frame *ef = NULL, *wf = NULL;
+        if ((rc = tp_journeys_alloc(0, 0, 0, e.sc.has_value, &empty)) != TP_OK) goto done;
+        empty->max_len = e.o.max_len;
+        rc = e.sc.n_feat ? feature_frame(&e, &e.mem, NULL, 0, &ef) : TP_OK;
+        if (rc == TP_OK) rc = tp_journeys_to_frame(empty, ef, NULL, 0, &wf);
+        if (rc == TP_OK) rc = tp_pq_writer_write(fs.w[s], wf);
+        tp_frame_free(wf);
+        tp_frame_free(ef);
+        tp_journeys_free(empty);
+        if (rc != TP_OK) goto done;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        rc = tp_pq_writer_close(fs.w[s]);
+        fs.w[s] = NULL;
+        if (rc != TP_OK) goto done;
+    }
+    if ((rc = write_mapper(out_dir, e.campaigns, e.K)) != TP_OK) goto done;
+    if ((rc = tp_journeys_stats_json(&e.st, &stats_txt)) != TP_OK) goto done;
+    if ((rc = write_json_text(out_dir, "stats.json", stats_txt)) != TP_OK) goto done;
+    if (stats) {
+        *stats = e.st;
+        memset(&e.st, 0, sizeof e.st);
+    }
+done:
+    for (size_t s = 0; s < 3; s++)
+        if (fs.w[s]) tp_pq_writer_abort(fs.w[s]);
+    tp_free(fs.idx);
+    tp_frame_free(batch);
+    if (scan) tp_scan_close(scan);
+    tp_free(stats_txt);
+    engine_free(&e);
+    return rc;
+}
