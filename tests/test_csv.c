@@ -624,6 +624,42 @@ static void test_writer(void) {
     tp_frame_free(g);
     tp_frame_free(f);
 
+    /* the writer's own date/timestamp formatting matches tp_column_format in every unit, including
+     * years outside 0000-9999 (which fall back to the table's formatter) */
+    {
+        static const int64_t vals[] = {0, -1, 1, 999, 1000, 1704164645123456789LL, -62167219200000000LL,
+                                       253402300799999999LL, 253402300800000000LL, -62167219200000001LL};
+        static const tp_time_unit units[] = {TP_UNIT_SECONDS, TP_UNIT_MILLIS, TP_UNIT_MICROS, TP_UNIT_NANOS};
+        tp_frame_new(&f);
+        for (size_t u = 0; u < 4; u++) {
+            char name[8];
+            snprintf(name, sizeof name, "t%zu", u);
+            tp_column_new(name, TP_DTYPE_TIMESTAMP, 0, &c);
+            tp_column_set_unit(c, units[u]);
+            for (size_t k = 0; k < sizeof vals / sizeof *vals; k++)
+                tp_column_push_i64(c, u == 0 ? vals[k] / 1000000 : u == 1 ? vals[k] / 1000 : vals[k]);
+            tp_frame_add_take(f, c);
+        }
+        tp_column_new("d", TP_DTYPE_DATE, 0, &c);
+        static const int32_t days[] = {0, -1, 2932896, 2932897, -719528, -719529, 19782, 100, -100, 7};
+        for (size_t k = 0; k < 10; k++) tp_column_push_i32(c, days[k]);
+        tp_frame_add_take(f, c);
+        char *out = write_to_string(f, ';', false);
+        char want[4096] = "", buf[64];
+        for (size_t i = 0; i < 10; i++) {
+            for (size_t j = 0; j < 5; j++) {
+                size_t n = tp_column_format(tp_frame_col(f, j), i, buf, NULL, NULL);
+                buf[n] = 0;
+                if (j) strcat(want, ";");
+                strcat(want, buf);
+            }
+            strcat(want, "\n");
+        }
+        CHECK_STR(out, want);
+        free(out);
+        tp_frame_free(f);
+    }
+
     /* a failed write leaves nothing behind: unwritable directory */
     tp_frame_new(&f);
     CHECK(tp_csv_write_file(f, tp_test_path("no/such/dir/x.csv"), NULL) == TP_ERR_IO);
