@@ -373,7 +373,8 @@ static void test_schema_and_errors(void) {
 
     /* unterminated quote: the line where the quoted field began */
     expect_error("unterm.csv", "a,b\n1,2\n3,\"abc\ndef\n\n", NULL, TP_ERR_FORMAT, "unterminated", "line 3",
-                 "unterm.csv");
+                 "unterm.csv', line 3, column 'b'");
+    expect_error("unterm_hdr.csv", "a,\"b\n1,2\n", NULL, TP_ERR_FORMAT, "unterminated", "line 1", NULL);
     expect_error("unterm2.csv", "a,b\n1,\"x\"\"\n", NULL, TP_ERR_FORMAT, "unterminated", "line 2", NULL);
 
     /* missing file, projection of a missing column */

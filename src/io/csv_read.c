@@ -211,7 +211,17 @@ typedef struct tok {
     size_t n_f, cap_f;
     char *scratch;
     size_t n_s, cap_s;
+    char *const *names; /* column names for messages (NULL while reading the header) */
+    size_t n_names;
 } tok;
+
+static tp_status unterminated(const tok *t, size_t line) {
+    size_t i = t->n_f - 1;
+    if (t->names && i < t->n_names)
+        return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu, column '%s'",
+                       t->path, line, t->names[i]);
+    return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu", t->path, line);
+}
 
 static void tok_free(tok *t) {
     tp_free(t->f);
@@ -292,8 +302,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
             const char *s = p + 1;
             const char *q = memchr(s, '"', (size_t)(end - s));
             if (!q)
-                return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu",
-                               t->path, fl->line);
+                return unterminated(t, fl->line);
             t->line += count_nl(s, q);
             const char *a = q + 1; /* after the quote: CRLF/CR-at-end end the record like LF */
             if (a < end && *a == '\r' && (a + 1 == end || a[1] == '\n')) a++;
@@ -310,9 +319,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
                         s = q + 2;
                         q = memchr(s, '"', (size_t)(end - s));
                         if (!q)
-                            return tp_fail(TP_ERR_FORMAT,
-                                           "unterminated quoted field starting in '%s', line %zu",
-                                           t->path, fl->line);
+                            return unterminated(t, fl->line);
                         t->line += count_nl(s, q);
                         continue;
                     }
@@ -766,6 +773,8 @@ static void tok_init(tok *t, const reader *r) {
     t->end = r->end;
     t->delim = r->delim;
     t->line = r->body_line;
+    t->names = r->names;
+    t->n_names = r->n_fields;
 }
 
 /* The next data record, skipping blank lines when records have several fields (a blank line
