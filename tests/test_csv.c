@@ -369,7 +369,7 @@ static void test_schema_and_errors(void) {
     expect_error("ragged2.csv", "a,b\n1,\"x\ny\"\n1,2,3\n", NULL, TP_ERR_FORMAT, "line 4", "3 fields", NULL);
     /* beyond the inference sample too */
     o.infer_rows = 1;
-    expect_error("ragged3.csv", "a,b\n1,2\n3,4\n5\n", &o, TP_ERR_FORMAT, "line 4", "1 fields, expected 2", NULL);
+    expect_error("ragged3.csv", "a,b\n1,2\n3,4\n5\n", &o, TP_ERR_FORMAT, "line 4", "1 field, expected 2", NULL);
 
     /* unterminated quote: the line where the quoted field began */
     expect_error("unterm.csv", "a,b\n1,2\n3,\"abc\ndef\n\n", NULL, TP_ERR_FORMAT, "unterminated", "line 3",

@@ -785,8 +785,8 @@ static tp_status next_data(const reader *r, tok *t, bool *got, size_t *line) {
         if (rc != TP_OK || !*got) return rc;
         if (r->n_fields > 1 && t->n_f == 1 && !t->f[0].quoted && t->f[0].len == 0) continue;
         if (t->n_f != r->n_fields)
-            return tp_fail(TP_ERR_FORMAT, "row has %zu fields, expected %zu, in '%s', line %zu", t->n_f,
-                           r->n_fields, r->path, *line);
+            return tp_fail(TP_ERR_FORMAT, "row has %zu field%s, expected %zu, in '%s', line %zu", t->n_f,
+                           t->n_f == 1 ? "" : "s", r->n_fields, r->path, *line);
         return TP_OK;
     }
 }
