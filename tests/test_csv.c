@@ -772,6 +772,52 @@ done:
     tp_frame_free(par3);
 }
 
+// ---- allocation failures: every failing allocation gives NOMEM (no crash, no leak under ASan) ----
+
+extern size_t tp_csv_parallel_min_bytes; /* csv_read.c's internal threshold for parallel parsing */
+
+static void test_alloc_failures(void) {
+    char path[512], path2[512], out[512]; /* tp_test_path's buffers rotate: keep copies */
+    snprintf(path, sizeof path, "%s",
+             put_file("oom.csv", "a,b,c,d\n1,\"x,y\",2024-01-01,t\n2,\"q\"\"r\",2024-01-02,u\n"
+                                 "3000000000,z,2024-01-03 10:00:00,1.5\n,,,\n"));
+    snprintf(path2, sizeof path2, "%s",
+             put_file("oom2.csv", "a,b,c\n1,x,2024-01-01\n2,y,2024-01-02\n3000000000,z,w\n4,x,\n"));
+    snprintf(out, sizeof out, "%s", tp_test_path("oom_out.csv.gz"));
+    tp_csv_opts o;
+    tp_csv_opts_default(&o);
+    o.infer_rows = 1;
+    int bad = 0, ok_seen = 0, ok_pass[2] = {0, 0};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* the parallel path on a small quote-free file */
+            tp_csv_parallel_min_bytes = 8;
+            tp_threads_set_default(2);
+        }
+        for (long n = 1; n < 200; n++) {
+            tp_frame *f = NULL;
+            tp_alloc_fail_after(n);
+            tp_status rc = tp_csv_read_file(pass ? path2 : path, &o, &f);
+            tp_alloc_fail_after(0);
+            if (rc != TP_OK && rc != TP_ERR_NOMEM) bad++;
+            if (rc == TP_OK) ok_pass[pass]++;
+            if (rc == TP_OK && ok_seen++ == 0) {
+                /* and the writer, failing at every allocation too (once: each write fsyncs) */
+                for (long m = 1; m < 12; m++) {
+                    tp_alloc_fail_after(m);
+                    tp_status w = tp_csv_write_file(f, out, NULL);
+                    tp_alloc_fail_after(0);
+                    if (w != TP_OK && w != TP_ERR_NOMEM) bad++;
+                }
+            }
+            tp_frame_free(f);
+        }
+    }
+    tp_csv_parallel_min_bytes = 4u << 20;
+    tp_threads_set_default(0);
+    CHECK(bad == 0);
+    CHECK(ok_pass[0] > 0 && ok_pass[1] > 0); /* each loop went past the last allocation */
+}
+
 void suite_csv(void) {
     test_rfc4180();
     test_delimiters();
@@ -783,4 +829,5 @@ void suite_csv(void) {
     test_writer();
     test_random_round_trip();
     test_parallel();
+    test_alloc_failures();
 }

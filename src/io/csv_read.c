@@ -1311,8 +1311,9 @@ static tp_status build_frame(reader *parts, size_t n, tp_frame **out) {
     if ((rc = tp_frame_new(&fr)) != TP_OK) goto done;
     for (size_t j = 0; j < parts[0].n_cols; j++) {
         if ((rc = build_column(parts, n, j, &col)) != TP_OK) goto done;
-        if ((rc = tp_frame_add_take(fr, col)) != TP_OK) goto done;
+        rc = tp_frame_add_take(fr, col); /* takes the column even when it fails */
         col = NULL;
+        if (rc != TP_OK) goto done;
     }
     *out = fr;
     fr = NULL;
