@@ -702,7 +702,9 @@ static void test_random_round_trip(void) {
     tp_frame_free(f);
 }
 
-// ---- parallel parsing (quote-free bodies >= 4 MiB) must equal the sequential read ----
+// ---- parallel parsing (bodies >= 4 MiB) must equal the sequential read ----
+
+extern size_t tp_csv_parallel_min_bytes; /* csv_read.c's internal threshold for parallel parsing */
 
 static void test_parallel(void) {
     const char *path = tp_test_path("par.csv");
@@ -772,9 +774,65 @@ done:
     tp_frame_free(par3);
 }
 
+/* Files with quoting (delimiters, newlines and "" inside quotes), with and without stray quotes,
+ * read with 1..4 threads and a tiny parallel threshold: same frame, or the same error message. */
+static void test_parallel_quoted(void) {
+    tp_rng rng;
+    tp_rng_seed(&rng, 7);
+    static const char *const pieces[] = {"a", "b,c", "x\ny", "q\"\"r", "", " ", "\r\n", "7", "2024-01-01"};
+    char path[512];
+    for (int variant = 0; variant < 6; variant++) {
+        snprintf(path, sizeof path, "%s", tp_test_path("parq.csv"));
+        FILE *fp = fopen(path, "wb");
+        if (!fp) return;
+        fprintf(fp, "id,txt,n\n");
+        for (int i = 0; i < 3000; i++) {
+            fprintf(fp, "%d,", i);
+            if (tp_rng_below(&rng, 3)) { /* a quoted field made of pieces */
+                fputc('"', fp);
+                for (int k = (int)tp_rng_below(&rng, 4); k >= 0; k--) fputs(pieces[tp_rng_below(&rng, 9)], fp);
+                fputc('"', fp);
+            } else {
+                fprintf(fp, "plain%d", (int)tp_rng_below(&rng, 50));
+            }
+            fprintf(fp, ",%d\n", (int)tp_rng_below(&rng, 1000));
+            /* variant 1: a stray quote inside an unquoted field; 2: text after a closing quote;
+             * 3: a ragged row late; 4: an unterminated quote at the end; 5: CRLF rows */
+            if (variant == 1 && i == 1500) fprintf(fp, "%d,ab\"c,1\n", i);
+            if (variant == 2 && i == 700) fprintf(fp, "%d,\"ab\"c\"d\"\",1\n", i);
+            if (variant == 3 && i == 2900) fprintf(fp, "%d,\"x\ny\"\n", i);
+            if (variant == 5) fprintf(fp, "%d,\"p\r\nq\",5\r\n", i);
+        }
+        if (variant == 4) fprintf(fp, "9,\"open,1\n2,3,4\n");
+        fclose(fp);
+        tp_frame *seq = NULL;
+        char msg[1024];
+        tp_threads_set_default(1);
+        tp_status rc = tp_csv_read_file(path, NULL, &seq);
+        snprintf(msg, sizeof msg, "%s", tp_last_error());
+        CHECK((rc == TP_OK) == (variant != 3 && variant != 4));
+        tp_csv_parallel_min_bytes = 64;
+        for (int nt = 2; nt <= 4; nt++) {
+            tp_frame *par = NULL;
+            tp_threads_set_default(nt);
+            tp_status rc2 = tp_csv_read_file(path, NULL, &par);
+            CHECK(rc2 == rc);
+            if (rc != TP_OK) CHECK_STR(tp_last_error(), msg);
+            if (rc == TP_OK && rc2 == TP_OK) {
+                check_same(seq, par);
+                const tp_column *a = tp_frame_col(seq, 1), *b = tp_frame_col(par, 1);
+                CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(b, int32_t), tp_frame_n_rows(seq) * 4) == 0);
+            }
+            tp_frame_free(par);
+        }
+        tp_csv_parallel_min_bytes = 4u << 20;
+        tp_threads_set_default(0);
+        tp_frame_free(seq);
+    }
+}
+
 // ---- allocation failures: every failing allocation gives NOMEM (no crash, no leak under ASan) ----
 
-extern size_t tp_csv_parallel_min_bytes; /* csv_read.c's internal threshold for parallel parsing */
 
 static void test_alloc_failures(void) {
     char path[512], path2[512], out[512]; /* tp_test_path's buffers rotate: keep copies */
@@ -829,5 +887,6 @@ void suite_csv(void) {
     test_writer();
     test_random_round_trip();
     test_parallel();
+    test_parallel_quoted();
     test_alloc_failures();
 }

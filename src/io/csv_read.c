@@ -213,6 +213,7 @@ typedef struct tok {
     size_t n_s, cap_s;
     char *const *names; /* column names for messages (NULL while reading the header) */
     size_t n_names;
+    size_t quotes; /* quote characters consumed as RFC 4180 quoting (opening, closing, "") */
 } tok;
 
 static tp_status unterminated(const tok *t, size_t line) {
@@ -315,6 +316,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
                     tp_status rc = scratch_put(t, s, (size_t)(q - s));
                     if (rc != TP_OK) return rc;
                     if (q + 1 < end && q[1] == '"') { /* "" is one quote */
+                        t->quotes += 2;
                         if ((rc = scratch_put(t, "\"", 1)) != TP_OK) return rc;
                         s = q + 2;
                         q = memchr(s, '"', (size_t)(end - s));
@@ -324,6 +326,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
                         continue;
                     }
                     /* Closing quote; text up to the delimiter is kept as is (as Python's csv). */
+                    t->quotes += 2;
                     s = q + 1;
                     const char *e = s;
                     while (e < end && *e != d && *e != '\n') e++;
@@ -337,6 +340,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
             } else {
                 fl->p = s;
                 fl->len = (size_t)(q - s);
+                t->quotes += 2;
                 p = a;
             }
         } else {
@@ -644,6 +648,7 @@ typedef struct reader {
     char **names; /* header names (n_fields) */
     size_t null_len;
     double rows_per_byte; /* from the inference sample, to size columns once */
+    size_t quotes;        /* quote characters parse_body consumed as quoting */
 } reader;
 
 /* Null in a string column: an unquoted empty field or the null token ("" is an empty string). */
@@ -1116,6 +1121,7 @@ static tp_status parse_body(reader *r) {
         r->rows++;
     }
 done:
+    r->quotes = t.quotes;
     tok_free(&t);
     return rc;
 }
@@ -1156,61 +1162,114 @@ static tp_status part_init(const reader *r, reader *p, const char *body, const c
     return presize(p);
 }
 
+/* Exact count of byte ch in [p, e), eight bytes at a time (the 7-bit add cannot carry across
+ * bytes, so unlike the haszero trick every byte's flag is exact). */
+static size_t count_byte(const char *p, const char *e, char ch) {
+    size_t n = 0;
+#if defined(__GNUC__)
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, m = 0x0101010101010101ULL * (uint8_t)ch;
+    while (e - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        v ^= m; /* zero bytes where ch was */
+        uint64_t nz = ((v & lo7) + lo7) | v; /* high bit set where the byte is not zero */
+        n += (size_t)__builtin_popcountll(~nz & ~lo7);
+        p += 8;
+    }
+#endif
+    for (; p < e; p++) n += *p == ch;
+    return n;
+}
+
 typedef struct part_job {
     reader *parts;
     tp_status *rc;
+    bool *irregular;   /* a part used quotes outside RFC 4180 quoting: the split may be wrong */
+    const char **cuts; /* quote counting: [cuts[i], cuts[i+1]) */
+    size_t *counts;
+    bool check;
 } part_job;
 
 static tp_status part_run(void *ctx, size_t lo, size_t hi, int tid) {
     part_job *job = ctx;
     (void)tid;
-    for (size_t i = lo; i < hi; i++) job->rc[i] = parse_body(&job->parts[i]);
+    for (size_t i = lo; i < hi; i++) {
+        reader *p = &job->parts[i];
+        job->rc[i] = parse_body(p);
+        if (job->check && job->rc[i] == TP_OK) job->irregular[i] = count_byte(p->body, p->end, '"') != p->quotes;
+    }
     return TP_OK; /* failures are re-run on the caller's thread for the right line number */
 }
 
-/* Split [body, end) into n parts at line ends and parse them in parallel. Only for text without
- * quotes, where every LF ends a record. On failure the first failing part is parsed again on
- * this thread, knowing its first line, so the message names the same line a sequential read
- * would (and the same error). */
-static tp_status parse_parallel(reader *r, size_t n, reader **out_parts) {
+static tp_status count_run(void *ctx, size_t lo, size_t hi, int tid) {
+    part_job *job = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) job->counts[i] = count_byte(job->cuts[i], job->cuts[i + 1], '"');
+    return TP_OK;
+}
+
+/* Split [body, end) into n parts at record ends and parse them in parallel.
+ * Without quotes every LF ends a record. With quotes, an LF ends a record when an even number
+ * of quotes precedes it, which holds as long as every quote so far was RFC 4180 quoting (opening,
+ * closing, doubled); quotes are counted in parallel first. Each part then checks that all its
+ * quotes were quoting. If every part is clean, every cut was a true record boundary (by
+ * induction from the first part) and the parts equal a sequential parse. If any part failed or
+ * found a stray quote, *fallback asks for the sequential parse: it is the reference for the error
+ * message (and its line), and a failing read need not be fast. */
+static tp_status parse_parallel(reader *r, size_t n, bool quoted, reader **out_parts, bool *fallback) {
     tp_status rc = TP_OK;
+    *fallback = false;
     reader *parts = tp_calloc(n, sizeof *parts);
     tp_status *rcs = tp_calloc(n, sizeof *rcs);
-    if (!parts || !rcs) {
-        tp_free(parts);
-        tp_free(rcs);
-        return tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
-    }
-    const char *start = r->body;
-    size_t len = (size_t)(r->end - r->body);
-    for (size_t i = 0; i < n; i++) {
-        const char *e = r->end;
-        if (i + 1 < n) {
-            e = r->body + len / n * (i + 1);
-            if (e < start) e = start;
-            const char *nl = memchr(e, '\n', (size_t)(r->end - e));
-            e = nl ? nl + 1 : r->end;
-        }
-        if ((rc = part_init(r, &parts[i], start, e, 0)) != TP_OK) goto done;
-        start = e;
-    }
-    part_job job = {parts, rcs};
-    if ((rc = tp_parallel_for(n, (int)n, part_run, &job)) != TP_OK) goto done;
-    for (size_t i = 0; i < n; i++) {
-        if (rcs[i] == TP_OK) continue;
-        size_t line = r->body_line + count_nl(r->body, parts[i].body);
-        reader again;
-        if ((rc = part_init(r, &again, parts[i].body, parts[i].end, line)) == TP_OK) rc = parse_body(&again);
-        part_free(&again);
-        if (rc == TP_OK) rc = tp_fail(rcs[i], "reading '%s' failed in a parallel part", r->path);
+    bool *irregular = tp_calloc(n, sizeof *irregular);
+    const char **cuts = tp_calloc(n + 1, sizeof *cuts);
+    size_t *counts = tp_calloc(n, sizeof *counts);
+    if (!parts || !rcs || !irregular || !cuts || !counts) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
         goto done;
     }
+    size_t len = (size_t)(r->end - r->body);
+    part_job job = {parts, rcs, irregular, cuts, counts, quoted};
+    for (size_t i = 0; i <= n; i++) cuts[i] = i == n ? r->end : r->body + len / n * i;
+    if (quoted && (rc = tp_parallel_for(n, (int)n, count_run, &job)) != TP_OK) goto done;
+    /* Move each cut to just after the next LF outside quotes. */
+    size_t parity = 0;
+    const char *prev = r->body;
+    for (size_t i = 1; i < n; i++) {
+        parity += counts[i - 1];
+        const char *p = cuts[i];
+        size_t par = parity & 1;
+        if (!quoted) {
+            const char *nl = memchr(p, '\n', (size_t)(r->end - p));
+            p = nl ? nl + 1 : r->end;
+        } else {
+            for (; p < r->end; p++) {
+                if (*p == '"') par ^= 1;
+                else if (*p == '\n' && !par) break;
+            }
+            if (p < r->end) p++;
+        }
+        if (p < prev) p = prev; /* an earlier cut went past this one: this part is empty */
+        cuts[i] = p;
+        prev = p;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = part_init(r, &parts[i], cuts[i], cuts[i + 1], 0)) != TP_OK) goto done;
+    if ((rc = tp_parallel_for(n, (int)n, part_run, &job)) != TP_OK) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] != TP_OK || irregular[i]) {
+            *fallback = true;
+            goto done;
+        }
     *out_parts = parts;
     parts = NULL;
 done:
     for (size_t i = 0; parts && i < n; i++) part_free(&parts[i]);
     tp_free(parts);
     tp_free(rcs);
+    tp_free(irregular);
+    tp_free(cuts);
+    tp_free(counts);
     return rc;
 }
 
@@ -1349,14 +1408,20 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     size_t body_len = (size_t)(r.end - r.body);
     int nt = tp_threads_default();
     size_t min_bytes = tp_csv_parallel_min_bytes ? tp_csv_parallel_min_bytes : 1;
-    if (nt > 1 && body_len >= min_bytes && r.n_cols > 0 && !memchr(r.body, '"', body_len)) {
+    bool fallback = true;
+    if (nt > 1 && body_len >= min_bytes && r.n_cols > 0) {
         size_t per = min_bytes / 4 ? min_bytes / 4 : 1;
-        n_parts = (size_t)nt;
-        if (n_parts > body_len / per) n_parts = body_len / per;
-        if (n_parts < 1) n_parts = 1;
-        if ((rc = parse_parallel(&r, n_parts, &parts)) != TP_OK) goto done;
-        rc = build_frame(parts, n_parts, out);
-    } else {
+        size_t n = (size_t)nt;
+        if (n > body_len / per) n = body_len / per;
+        if (n < 1) n = 1;
+        bool quoted = memchr(r.body, '"', body_len) != NULL;
+        if ((rc = parse_parallel(&r, n, quoted, &parts, &fallback)) != TP_OK) goto done;
+        if (!fallback) {
+            n_parts = n;
+            rc = build_frame(parts, n_parts, out);
+        }
+    }
+    if (fallback) {
         if ((rc = presize(&r)) != TP_OK) goto done;
         if ((rc = parse_body(&r)) != TP_OK) goto done;
         rc = build_frame(&r, 1, out);
