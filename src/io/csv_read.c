@@ -1,6 +1,7 @@
 /* csv_read.c: the CSV/TSV reader (RFC 4180, issue #2 section 6). The whole text is mapped (or
  * inflated, for gzip input found by its magic bytes) into memory, so a column whose inferred type
- * a later row does not fit can be widened by re-parsing its earlier values from the text.
+ * a later row does not fit can be widened by re-parsing its earlier values from the text, and
+ * big bodies are cut at record ends and parsed by several threads.
  * Types: bool, int32, int64, double, date, timestamp (stored in microseconds: fraction digits
  * beyond the sixth are dropped, offsets Z/+HH:MM are folded into UTC), string. */
 #include "touchpoint/csv.h"
