@@ -19,6 +19,7 @@
 #define N_FANOUT 256   /* bucket files per partitioning level (8 bits of the uid hash) */
 #define MAX_DEPTH 4    /* levels of re-partitioning before a bucket is processed as it is */
 #define CHUNK_ROWS 65536 /* journeys per wide frame handed to the writer */
+#define PART_ROWS 16384  /* rows per in-memory partition (sized to stay in cache) */
 
 void tp_journeys_build_opts_default(tp_journeys_build_opts *o) {
     memset(o, 0, sizeof *o);
@@ -362,6 +363,77 @@ done:
     return rc;
 }
 
+// ---- pending chunks (concatenated before they go to the sink) ----
+
+typedef struct collect {
+    tp_journeys **parts;
+    tp_frame *feats;
+    size_t n_parts, cap, n;
+} collect;
+
+static void collect_clear(collect *c) {
+    for (size_t p = 0; p < c->n_parts; p++) tp_journeys_free(c->parts[p]);
+    tp_free(c->parts);
+    tp_frame_free(c->feats);
+    memset(c, 0, sizeof *c);
+}
+
+/* Take j's arrays (j is left empty) and the feats frame (owned from here on). */
+static tp_status collect_add(collect *c, tp_journeys *j, tp_frame *feats) {
+    tp_status rc;
+    tp_journeys *copy = NULL;
+    if ((rc = tp_grow((void **)&c->parts, &c->cap, c->n_parts + 1, sizeof *c->parts)) != TP_OK ||
+        (rc = tp_journeys_alloc(0, 0, 0, false, &copy)) != TP_OK) {
+        tp_frame_free(feats);
+        return rc;
+    }
+    tp_journeys tmp = *copy;
+    *copy = *j;
+    *j = tmp;
+    c->parts[c->n_parts++] = copy;
+    c->n += copy->n;
+    if (!c->feats) {
+        c->feats = feats;
+        return TP_OK;
+    }
+    rc = tp_frame_append(c->feats, feats);
+    tp_frame_free(feats);
+    return rc;
+}
+
+/* Concatenate chunks (same campaigns) into one journey set. */
+static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, bool with_value,
+                              tp_journeys **out) {
+    size_t n = 0, t = 0;
+    for (size_t p = 0; p < c->n_parts; p++) n += c->parts[p]->n, t += c->parts[p]->n_touches;
+    tp_journeys *j;
+    tp_status rc = tp_journeys_alloc(n, t, K, with_value, &j);
+    if (rc != TP_OK) return rc;
+    j->max_len = L;
+    for (size_t k = 0; k < K; k++)
+        if (!(j->campaigns[k] = tp_strdup(campaigns[k]))) {
+            tp_journeys_free(j);
+            return tp_fail(TP_ERR_NOMEM, "out of memory");
+        }
+    size_t a = 0, b = 0;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        tp_journeys *q = c->parts[p];
+        memcpy(j->journey_id + a, q->journey_id, q->n * 8);
+        memcpy(j->uid + a, q->uid, q->n * 8);
+        memcpy(j->converted + a, q->converted, q->n);
+        memcpy(j->length + a, q->length, q->n * 4);
+        if (with_value) memcpy(j->value + a, q->value, q->n * 8);
+        for (size_t i = 0; i < q->n; i++) j->off[a + i] = b + q->off[i];
+        memcpy(j->campaign + b, q->campaign, q->n_touches * 4);
+        memcpy(j->seconds_to_end + b, q->seconds_to_end, q->n_touches * 8);
+        a += q->n;
+        b += q->n_touches;
+    }
+    j->off[n] = b;
+    *out = j;
+    return TP_OK;
+}
+
 // ---- the engine ----
 
 typedef struct engine engine;
@@ -372,7 +444,9 @@ struct engine {
     tp_journeys_build_opts o;
     const char *source;
     schema sc;
-    rows mem;
+    rows part[N_FANOUT]; /* rows in memory, by the top 8 bits of the uid hash */
+    size_t mem_n;        /* rows held in part[] */
+    rows mem;            /* scratch rows for bucket files */
     uint64_t row_base;  /* input rows seen so far (for error messages) */
     bool spilling;
     char *tmpdir;
@@ -388,6 +462,9 @@ struct engine {
     chunk_fn sink;
     void *sink_ud;
     tp_progress *prog;
+    collect pend;       /* journeys waiting to go to the sink in one larger chunk */
+    rows sub;           /* one cache-sized partition of the rows being processed */
+    bool sub_ready;
 };
 
 static tp_status engine_init(engine *e, const tp_journeys_build_opts *o, const char *source) {
@@ -431,10 +508,13 @@ static void rm_tmpdir(const char *dir) {
 }
 
 static void engine_free(engine *e) {
+    collect_clear(&e->pend);
+    rows_free(&e->sub);
     bucketset_close(&e->top, true);
     if (e->tmpdir) rm_tmpdir(e->tmpdir);
     tp_free(e->tmpdir);
     rows_free(&e->mem);
+    for (size_t b = 0; b < N_FANOUT; b++) rows_free(&e->part[b]);
     schema_free(&e->sc);
     for (size_t i = 0; e->campaigns && i < e->K; i++) tp_free(e->campaigns[i]);
     tp_free(e->campaigns);
@@ -487,6 +567,8 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
     if (!s->resolved) {
         if ((rc = schema_resolve(s, f, src)) != TP_OK) return rc;
         if ((rc = rows_init(&e->mem, s)) != TP_OK) return rc;
+        for (size_t b = 0; b < N_FANOUT; b++)
+            if ((rc = rows_init(&e->part[b], s)) != TP_OK) return rc;
         e->rsz = rec_size(s);
     }
     size_t n = tp_frame_n_rows(f);
@@ -525,47 +607,81 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
             return tp_fail(TP_ERR_FORMAT, "%s: column '%s' changes type from %s to %s between batches",
                            src, s->feats[k].name, tp_dtype_name(s->feats[k].in_type), tp_dtype_name(t));
     }
-    rows *r = &e->mem;
-    if ((rc = rows_reserve(r, r->n + n)) != TP_OK) return rc;
     const int64_t *u64 = tp_column_type(cu) == TP_DTYPE_I64 ? TP_CCOL(cu, int64_t) : NULL;
     const int32_t *u32 = tp_column_type(cu) == TP_DTYPE_I32 ? TP_CCOL(cu, int32_t) : NULL;
     const bool uid_nulls = tp_column_validity(cu) != NULL, ts_nulls = tp_column_validity(ct) != NULL;
     const bool camp_nulls = tp_column_validity(cc) != NULL;
+    // Each row goes to its partition: the top 8 bits of its uid hash (also the spill bucket), so
+    // rows of one user end up together, in input order, without a global sort.
+    uint8_t *bk = tp_malloc(n);
+    if (!bk) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    size_t cnt[N_FANOUT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (uid_nulls && tp_column_is_null(cu, i)) {
+            tp_free(bk);
+            return tp_fail(TP_ERR_FORMAT, "%s: column 'uid' is null at row %" PRIu64, src, e->row_base + i);
+        }
+        int64_t uid = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
+        bk[i] = (uint8_t)bucket_of(uid, 0);
+        cnt[bk[i]]++;
+    }
+    for (size_t b = 0; b < N_FANOUT; b++)
+        if ((rc = rows_reserve(&e->part[b], e->part[b].n + cnt[b])) != TP_OK) {
+            tp_free(bk);
+            return rc;
+        }
     const bool ts_plain = tt == TP_DTYPE_I64 ||
                           (tt == TP_DTYPE_TIMESTAMP && tp_column_unit(ct) == TP_UNIT_SECONDS);
     const int64_t *t64 = ts_plain ? TP_CCOL(ct, int64_t) : NULL;
+    const bool conv_dense = !tp_column_validity(cv);
+    const uint8_t *conv_b = conv_dense && cvt == TP_DTYPE_BOOL ? TP_CCOL(cv, uint8_t) : NULL;
+    const int64_t *conv_l = conv_dense && cvt == TP_DTYPE_I64 ? TP_CCOL(cv, int64_t) : NULL;
+    const int32_t *conv_i = conv_dense && cvt == TP_DTYPE_I32 ? TP_CCOL(cv, int32_t) : NULL;
+    const bool camp_str = tp_dtype_is_string(camp_t);
+    const int32_t *camp_codes = camp_str ? TP_CCOL(cc, int32_t) : NULL;
+    tp_strdict *camp_dict = camp_str ? tp_column_dict(cc) : NULL;
     for (size_t i = 0; i < n; i++) {
-        size_t o = r->n + i;
-        if ((uid_nulls && tp_column_is_null(cu, i)) || (ts_nulls && tp_column_is_null(ct, i)) ||
-            (camp_nulls && tp_column_is_null(cc, i)))
+        rows *r = &e->part[bk[i]];
+        size_t o = r->n++;
+        if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
+            tp_free(bk);
             return tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
-                           (uid_nulls && tp_column_is_null(cu, i))  ? "uid"
-                           : (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp"
-                                                                    : "campaign",
+                           (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp" : "campaign",
                            e->row_base + i);
+        }
         r->uid[o] = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
         if (t64) r->ts[o] = t64[i];
         else ts_seconds(ct, i, &r->ts[o]);
         int32_t code;
-        if (tp_dtype_is_string(camp_t)) {
-            rc = remap_code(&s->camp_rm, s->names, tp_column_dict(cc), TP_CCOL(cc, int32_t)[i], &code);
-            if (rc != TP_OK) return rc;
+        if (camp_str) {
+            int32_t c = camp_codes[i];
+            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
+                s->camp_rm.map[c] >= 0) {
+                code = s->camp_rm.map[c]; /* fast path: already mapped */
+            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
+                       (rc = mark_seen(s, code)) != TP_OK) {
+                tp_free(bk);
+                return rc;
+            }
         } else {
             int64_t v = tp_column_get_i64(cc, i), val = -1;
-            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
+            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) goto fail;
             if (!tp_i64map_get(s->camp_int, v, &val)) {
                 char buf[32];
                 int len = snprintf(buf, sizeof buf, "%" PRId64, v);
-                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) return rc;
+                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) goto fail;
                 val = code;
                 int ins;
-                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) return rc;
+                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) goto fail;
+                if ((rc = mark_seen(s, code)) != TP_OK) goto fail;
             }
             code = (int32_t)val;
         }
-        if ((rc = mark_seen(s, code)) != TP_OK) return rc;
         r->camp[o] = code;
-        r->conv[o] = !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
+        r->conv[o] = conv_b ? conv_b[i] != 0
+                     : conv_l ? conv_l[i] != 0
+                     : conv_i ? conv_i[i] != 0
+                              : !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
         if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
         for (size_t k = 0; k < s->n_feat; k++) {
             feat *ft = &s->feats[k];
@@ -580,7 +696,7 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
                 } else if (tp_dtype_is_string(t)) {
                     int32_t fcode;
                     rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
-                    if (rc != TP_OK) return rc;
+                    if (rc != TP_OK) goto fail;
                     v = fcode;
                 } else {
                     v = tp_column_get_i64(c, i);
@@ -590,10 +706,14 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
             r->fok[k][o] = ok;
         }
     }
-    r->n += n;
+    tp_free(bk);
+    e->mem_n += n;
     e->row_base += n;
     e->st.impressions += n;
     return TP_OK;
+fail:
+    tp_free(bk);
+    return rc;
 }
 
 static tp_status engine_spill(engine *e) {
@@ -614,8 +734,19 @@ static tp_status engine_spill(engine *e) {
         if ((rc = bucketset_open(&e->top, e->tmpdir, "b0_", 0)) != TP_OK) return rc;
         e->spilling = true;
     }
-    if ((rc = bucketset_put(&e->top, &e->mem, e->rsz)) != TP_OK) return rc;
-    rows_clear(&e->mem);
+    uint8_t buf[4096];
+    if (e->rsz > sizeof buf) return tp_fail(TP_ERR_ARG, "too many feature columns for a bucket record");
+    for (int b = 0; b < N_FANOUT; b++) {
+        rows *r = &e->part[b];
+        for (size_t i = 0; i < r->n; i++) {
+            rec_put(r, i, buf);
+            if (fwrite(buf, 1, e->rsz, e->top.fp[b]) != e->rsz)
+                return tp_fail(TP_ERR_IO, "cannot write bucket file '%s': %s", e->top.path[b], strerror(errno));
+        }
+        e->top.n[b] += r->n;
+        rows_clear(r);
+    }
+    e->mem_n = 0;
     return TP_OK;
 }
 
@@ -623,8 +754,8 @@ static tp_status engine_add(engine *e, const tp_frame *f) {
     tp_status rc = engine_ingest(e, f);
     if (rc != TP_OK) return rc;
     tp_progress_add(e->prog, tp_frame_n_rows(f));
-    bool over = (e->o.memory_bytes && e->mem.n * est_row_bytes(e) > e->o.memory_bytes) ||
-                e->mem.n >= (size_t)UINT32_MAX - 1;
+    bool over = (e->o.memory_bytes && e->mem_n * est_row_bytes(e) > e->o.memory_bytes) ||
+                e->mem_n >= (size_t)UINT32_MAX - 1;
     if (e->spilling || over) return engine_spill(e);
     return TP_OK;
 }
@@ -693,7 +824,18 @@ done:
     return rc;
 }
 
-/* Sort one set of rows (all of some users), cut journeys, hand them to the sink. */
+/* Hand the pending journeys to the sink as one chunk. */
+static tp_status engine_flush(engine *e) {
+    tp_journeys *j = NULL;
+    if (e->pend.n_parts == 0) return TP_OK;
+    tp_status rc = concat_parts(&e->pend, e->K, e->campaigns, e->o.max_len, e->sc.has_value, &j);
+    if (rc == TP_OK) rc = e->sink(e->sink_ud, e, j, e->pend.feats);
+    tp_journeys_free(j);
+    collect_clear(&e->pend);
+    return rc;
+}
+
+/* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
 static tp_status process_rows(engine *e, rows *r) {
     tp_status rc = TP_OK;
     size_t n = r->n;
@@ -863,7 +1005,9 @@ static tp_status process_rows(engine *e, rows *r) {
         for (size_t q = 0; q < J; q++)
             j->value[q] = tp_column_is_null(vc, q) ? 0.0 : TP_CCOL(vc, double)[q];
     }
-    rc = e->sink(e->sink_ud, e, j, feats);
+    rc = collect_add(&e->pend, j, feats);
+    feats = NULL;
+    if (rc == TP_OK && e->pend.n >= CHUNK_ROWS) rc = engine_flush(e);
 done:
     tp_journeys_free(j);
     tp_frame_free(feats);
@@ -916,6 +1060,68 @@ static tp_status engine_campaigns(engine *e) {
     return TP_OK;
 }
 
+/* Process rows whose uid hashes agree on their top used_bits bits: split them in memory by the
+ * next bits into cache-sized partitions (about PART_ROWS rows) and process those in hash order.
+ * Sorting and cutting a partition that fits in cache is several times faster than one big sort,
+ * and the order of the output is the same (it is the order of the hash either way). */
+static tp_status process_partitioned(engine *e, rows *r, int used_bits) {
+    tp_status rc = TP_OK;
+    size_t n = r->n;
+    int nb = 0;
+    while (nb < 16 && ((size_t)PART_ROWS << nb) < n) nb++;
+    if (used_bits + nb > 64) nb = 64 - used_bits;
+    if (nb == 0) return process_rows(e, r);
+    size_t B = (size_t)1 << nb;
+    uint32_t *cnt = tp_calloc(B + 1, sizeof *cnt), *idx = tp_malloc(n * sizeof *idx);
+    uint32_t *part = tp_malloc(n * sizeof *part);
+    if (!cnt || !idx || !part) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory partitioning %zu impressions", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = uid_hash(r->uid[i]);
+        part[i] = (uint32_t)((used_bits ? h << used_bits : h) >> (64 - nb));
+        cnt[part[i] + 1]++;
+    }
+    for (size_t b = 0; b < B; b++) cnt[b + 1] += cnt[b];
+    for (size_t i = 0; i < n; i++) idx[cnt[part[i]]++] = (uint32_t)i; /* stable: input order */
+    tp_free(part);
+    part = NULL;
+    rows *s = &e->sub;
+    if (!e->sub_ready) {
+        if ((rc = rows_init(s, &e->sc)) != TP_OK) goto done;
+        e->sub_ready = true;
+    }
+    size_t lo = 0;
+    for (size_t b = 0; b < B && rc == TP_OK; b++) {
+        size_t hi = cnt[b]; /* after the scatter, cnt[b] is the end of partition b */
+        if (hi == lo) continue;
+        rows_clear(s);
+        if ((rc = rows_reserve(s, hi - lo)) != TP_OK) break;
+        for (size_t k = lo; k < hi; k++) {
+            uint32_t i = idx[k];
+            size_t o = k - lo;
+            s->uid[o] = r->uid[i];
+            s->ts[o] = r->ts[i];
+            s->camp[o] = r->camp[i];
+            s->conv[o] = r->conv[i];
+            if (s->has_cid) s->cid[o] = r->cid[i];
+            for (size_t f = 0; f < s->n_feat; f++) {
+                s->fv[f][o] = r->fv[f][i];
+                s->fok[f][o] = r->fok[f][i];
+            }
+        }
+        s->n = hi - lo;
+        rc = process_rows(e, s);
+        lo = hi;
+    }
+done:
+    tp_free(cnt);
+    tp_free(idx);
+    tp_free(part);
+    return rc;
+}
+
 /* Process one bucket file; re-partition it by the next 8 bits of the hash when over budget. */
 static tp_status process_bucket(engine *e, const char *path, uint64_t n, int depth) {
     tp_status rc = TP_OK;
@@ -925,7 +1131,7 @@ static tp_status process_bucket(engine *e, const char *path, uint64_t n, int dep
     if (!over || depth + 1 >= MAX_DEPTH) {
         if ((rc = read_bucket(path, n, e->rsz, &e->mem)) != TP_OK) return rc;
         unlink(path);
-        rc = process_rows(e, &e->mem);
+        rc = process_partitioned(e, &e->mem, 8 * (depth + 1));
         rows_clear(&e->mem);
         return rc;
     }
@@ -983,8 +1189,10 @@ static tp_status engine_finish(engine *e) {
     if (!e->sc.resolved) return tp_fail(TP_ERR_FORMAT, "%s: no impressions", e->source);
     if ((rc = engine_campaigns(e)) != TP_OK) return rc;
     if (!e->spilling) {
-        rc = process_rows(e, &e->mem);
-        rows_clear(&e->mem);
+        for (int b = 0; b < N_FANOUT && rc == TP_OK; b++) {
+            rc = process_partitioned(e, &e->part[b], 8);
+            rows_free(&e->part[b]); /* give memory back as we go */
+        }
     } else {
         if ((rc = bucketset_finish_writes(&e->top)) != TP_OK) return rc;
         e->st.buckets = N_FANOUT;
@@ -995,6 +1203,7 @@ static tp_status engine_finish(engine *e) {
         }
         tp_progress_end(p);
     }
+    if (rc == TP_OK) rc = engine_flush(e);
     if (rc != TP_OK) return rc;
     // Length quantiles: smallest L keeping 80% / 95% of journeys whole.
     uint64_t cum = 0;
@@ -1008,62 +1217,12 @@ static tp_status engine_finish(engine *e) {
     return TP_OK;
 }
 
-// ---- in-memory build ----
-
-typedef struct collect {
-    tp_journeys **parts;
-    tp_frame *feats;
-    size_t n_parts, cap;
-} collect;
-
 static tp_status collect_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
-    collect *c = ud;
     (void)e;
-    tp_status rc;
-    if ((rc = tp_grow((void **)&c->parts, &c->cap, c->n_parts + 1, sizeof *c->parts)) != TP_OK)
-        return rc;
-    tp_journeys *copy = NULL;
-    if ((rc = tp_journeys_alloc(0, 0, 0, false, &copy)) != TP_OK) return rc;
-    // Take the arrays over (the engine frees its chunk afterwards; swap so it frees the empties).
-    tp_journeys tmp = *copy;
-    *copy = *j;
-    *j = tmp;
-    c->parts[c->n_parts++] = copy;
-    if (!c->feats) return tp_frame_clone(feats, &c->feats);
-    return tp_frame_append(c->feats, feats);
-}
-
-/* Concatenate chunks (same campaigns) into one journey set. */
-static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, bool with_value,
-                              tp_journeys **out) {
-    size_t n = 0, t = 0;
-    for (size_t p = 0; p < c->n_parts; p++) n += c->parts[p]->n, t += c->parts[p]->n_touches;
-    tp_journeys *j;
-    tp_status rc = tp_journeys_alloc(n, t, K, with_value, &j);
+    tp_frame *copy = NULL;
+    tp_status rc = tp_frame_clone(feats, &copy);
     if (rc != TP_OK) return rc;
-    j->max_len = L;
-    for (size_t k = 0; k < K; k++)
-        if (!(j->campaigns[k] = tp_strdup(campaigns[k]))) {
-            tp_journeys_free(j);
-            return tp_fail(TP_ERR_NOMEM, "out of memory");
-        }
-    size_t a = 0, b = 0;
-    for (size_t p = 0; p < c->n_parts; p++) {
-        tp_journeys *q = c->parts[p];
-        memcpy(j->journey_id + a, q->journey_id, q->n * 8);
-        memcpy(j->uid + a, q->uid, q->n * 8);
-        memcpy(j->converted + a, q->converted, q->n);
-        memcpy(j->length + a, q->length, q->n * 4);
-        if (with_value) memcpy(j->value + a, q->value, q->n * 8);
-        for (size_t i = 0; i < q->n; i++) j->off[a + i] = b + q->off[i];
-        memcpy(j->campaign + b, q->campaign, q->n_touches * 4);
-        memcpy(j->seconds_to_end + b, q->seconds_to_end, q->n_touches * 8);
-        a += q->n;
-        b += q->n_touches;
-    }
-    j->off[n] = b;
-    *out = j;
-    return TP_OK;
+    return collect_add(ud, j, copy);
 }
 
 tp_status tp_journeys_build(const tp_frame *impressions, const char *source,
@@ -1091,9 +1250,7 @@ tp_status tp_journeys_build(const tp_frame *impressions, const char *source,
         memset(&e.st, 0, sizeof e.st);
     }
 done:
-    for (size_t p = 0; p < c.n_parts; p++) tp_journeys_free(c.parts[p]);
-    tp_free(c.parts);
-    tp_frame_free(c.feats);
+    collect_clear(&c);
     engine_free(&e);
     return rc;
 }
@@ -1289,18 +1446,22 @@ typedef struct file_sink {
     tp_pq_writer *w[3];
     uint32_t *idx;
     size_t idx_cap;
+    uint8_t *sp; /* split of each journey of the chunk */
+    size_t sp_cap;
 } file_sink;
 
 static tp_status write_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
     file_sink *fs = ud;
     tp_status rc = TP_OK;
     size_t ns = e->o.n_split == 1 ? 1 : 3;
-    if ((rc = tp_grow((void **)&fs->idx, &fs->idx_cap, j->n ? j->n : 1, sizeof *fs->idx)) != TP_OK)
+    if ((rc = tp_grow((void **)&fs->idx, &fs->idx_cap, j->n ? j->n : 1, sizeof *fs->idx)) != TP_OK ||
+        (rc = tp_grow((void **)&fs->sp, &fs->sp_cap, j->n ? j->n : 1, 1)) != TP_OK)
         return rc;
+    for (size_t q = 0; q < j->n; q++) fs->sp[q] = (uint8_t)tp_journeys_split_of(j->uid[q], &e->o);
     for (size_t s = 0; s < ns && rc == TP_OK; s++) {
         size_t m = 0;
         for (size_t q = 0; q < j->n; q++)
-            if ((size_t)tp_journeys_split_of(j->uid[q], &e->o) == s) fs->idx[m++] = (uint32_t)q;
+            if (fs->sp[q] == s) fs->idx[m++] = (uint32_t)q;
         e->st.per_split[s] += m;
         for (size_t a = 0; a < m && rc == TP_OK; a += CHUNK_ROWS) {
             size_t b = a + CHUNK_ROWS < m ? a + CHUNK_ROWS : m;
@@ -1495,6 +1656,7 @@ done:
     for (size_t s = 0; s < 3; s++)
         if (fs.w[s]) tp_pq_writer_abort(fs.w[s]);
     tp_free(fs.idx);
+    tp_free(fs.sp);
     tp_frame_free(batch);
     if (scan) tp_scan_close(scan);
     tp_free(stats_txt);
