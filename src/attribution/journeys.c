@@ -465,6 +465,7 @@ struct engine {
     collect pend;       /* journeys waiting to go to the sink in one larger chunk */
     rows sub;           /* one cache-sized partition of the rows being processed */
     bool sub_ready;
+    double t_sink;      /* seconds spent in the sink (writing), for the debug log */
 };
 
 static tp_status engine_init(engine *e, const tp_journeys_build_opts *o, const char *source) {
@@ -829,7 +830,9 @@ static tp_status engine_flush(engine *e) {
     tp_journeys *j = NULL;
     if (e->pend.n_parts == 0) return TP_OK;
     tp_status rc = concat_parts(&e->pend, e->K, e->campaigns, e->o.max_len, e->sc.has_value, &j);
+    double t0 = tp_now();
     if (rc == TP_OK) rc = e->sink(e->sink_ud, e, j, e->pend.feats);
+    e->t_sink += tp_now() - t0;
     tp_journeys_free(j);
     collect_clear(&e->pend);
     return rc;
@@ -1610,6 +1613,7 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
         tp_free(p);
         if (rc != TP_OK) goto done;
     }
+    double t0 = tp_now();
     if ((rc = tp_scan_open(input, NULL, 0, &scan)) != TP_OK) goto done;
     e.prog = tp_progress_begin("journeys: reading", 0, "rows");
     for (;;) {
@@ -1624,7 +1628,10 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
     scan = NULL;
     tp_progress_end(e.prog);
     e.prog = NULL;
+    double t1 = tp_now();
     if ((rc = engine_finish(&e)) != TP_OK) goto done;
+    tp_log(TP_LOG_DEBUG, "journeys: read %" PRIu64 " rows in %.2f s; built in %.2f s, wrote in %.2f s",
+           e.st.impressions, t1 - t0, tp_now() - t1 - e.t_sink, e.t_sink);
     // A split nobody fell into still gets a file with the schema and no rows.
     for (size_t s = 0; s < ns; s++) {
         if (e.st.per_split[s]) continue;
