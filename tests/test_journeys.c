@@ -757,6 +757,26 @@ static void test_write_files(void) {
     CHECK_STATUS(tp_journeys_write(bad_in, p, &o, NULL), TP_ERR_NOTFOUND);
     CHECK(strstr(tp_last_error(), "campaign") != NULL);
     CHECK(dir_entries(p) == 0);
+    // A failure after spilling (a null campaign in row group 16 of 20, 1 MiB budget) removes the
+    // bucket files and the split files: the output folder stays empty.
+    tp_frame_free(f);
+    f = random_frame(20000, false, 5);
+    CHECK_OK(tp_column_set_null(tp_frame_find(f, "campaign"), 15500, true));
+    tp_write_opts wo;
+    tp_write_opts_default(&wo);
+    wo.parquet.row_group_rows = 1000;
+    const char *late = tp_test_path("late_null.parquet");
+    CHECK_OK(tp_table_write(f, late, &wo));
+    snprintf(p, sizeof p, "%s", tp_test_path("jout_late"));
+    o.n_split = 3;
+    o.memory_bytes = 1 << 20;
+    o.max_len = 10;
+    CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "'campaign'") && strstr(tp_last_error(), "row 15500"));
+    CHECK(dir_entries(p) == 0);
+    o.memory_bytes = 64 << 10; /* spills from the first row group on */
+    CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
+    CHECK(dir_entries(p) == 0);
     tp_journeys_stats_clear(&st);
     tp_journeys_stats_clear(&st2);
     tp_journeys_free(mem);
