@@ -83,7 +83,13 @@ FUZZ_SECONDS ?= 60
 fuzz: setup
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: setup all
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libtouchpoint.a
+	@mkdir -p $(@D)
+	$(CC) $(TP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtouchpoint.a $(LDLIBS)
+
+bench: setup all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 
 format:

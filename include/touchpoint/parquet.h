@@ -56,6 +56,8 @@ typedef struct tp_pq_write_opts {
     size_t page_bytes;       /* target uncompressed data page size, default 1 MiB */
     size_t dict_max_bytes;   /* dictionary page size before falling back to PLAIN, default 1 MiB */
     bool statistics;         /* min/max/null_count, default true */
+    int page_version;        /* data page header version: 1 (default) or 2 */
+    const char *const *metadata; /* key_value_metadata: NULL, or key, value, key, value, ..., NULL */
 } tp_pq_write_opts;
 TP_API void tp_pq_write_opts_default(tp_pq_write_opts *o);
 
@@ -64,9 +66,11 @@ TP_API void tp_pq_write_opts_default(tp_pq_write_opts *o);
  * fsync; tp_pq_writer_abort (or any error) removes the temp file and leaves path untouched. */
 typedef struct tp_pq_writer tp_pq_writer;
 TP_API tp_status tp_pq_writer_open(const char *path, const tp_pq_write_opts *opts, tp_pq_writer **out);
-/* All frames must have the same column names and dtypes as the first. */
+/* All frames must have the same column names and dtypes as the first. Every column is written
+ * OPTIONAL; timestamps in seconds are written as milliseconds (Parquet has no seconds unit). */
 TP_API tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f);
-TP_API tp_status tp_pq_writer_close(tp_pq_writer *w); /* flush, footer, fsync, rename; frees w */
+/* Flush, footer, fsync, rename; frees w. TP_ERR_ARG (nothing written) if no column was ever given. */
+TP_API tp_status tp_pq_writer_close(tp_pq_writer *w);
 TP_API void tp_pq_writer_abort(tp_pq_writer *w);      /* discard; frees w */
 /* One call: write a whole frame atomically. opts NULL = defaults. */
 TP_API tp_status tp_pq_write_file(const tp_frame *f, const char *path, const tp_pq_write_opts *opts);

@@ -8,7 +8,9 @@
 #include "touchpoint/csv.h"
 #include "touchpoint/io.h"
 #include "touchpoint/journeys.h"
+#include "touchpoint/simulate.h"
 #include "touchpoint/journey_build.h"
+#include "touchpoint/attribution.h"
 
 TP_API const char *tp_version(void);
 

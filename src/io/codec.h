@@ -11,7 +11,7 @@
  * TP_ERR_FORMAT. */
 tp_status tp_codec_decompress(tp_codec c, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len);
 
-/* Compress src into a buffer that the function (re)allocates as needed: *dst/*dst_cap are an
+/* Compress src into a buffer that the function (re)allocates as needed: *dst and *dst_cap are an
  * in/out growable buffer (tp_malloc'd; may start NULL/0); *dst_len receives the size. */
 tp_status tp_codec_compress(tp_codec c, int level, const uint8_t *src, size_t src_len, uint8_t **dst,
                             size_t *dst_cap, size_t *dst_len);
