@@ -1652,6 +1652,23 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
         fs.w[s] = NULL;
         if (rc != TP_OK) goto done;
     }
+    // Files of the other split layout from an earlier run would be read back instead of these
+    // (tp_journeys_read prefers all.parquet): remove them.
+    for (size_t s = 0; s < 4; s++) {
+        static const char *stale[4] = {"all.parquet", "train.parquet", "val.parquet", "test.parquet"};
+        if ((ns == 1) == (s == 0)) continue;
+        size_t n = strlen(out_dir) + 32;
+        char *p = tp_malloc(n);
+        if (!p) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(p, n, "%s/%s", out_dir, stale[s]);
+        int bad = unlink(p) != 0 && errno != ENOENT;
+        if (bad) rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", p, strerror(errno));
+        tp_free(p);
+        if (bad) goto done;
+    }
     if ((rc = write_mapper(out_dir, e.campaigns, e.K)) != TP_OK) goto done;
     if ((rc = tp_journeys_stats_json(&e.st, &stats_txt)) != TP_OK) goto done;
     if ((rc = write_json_text(out_dir, "stats.json", stats_txt)) != TP_OK) goto done;
