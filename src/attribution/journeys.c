@@ -19,6 +19,7 @@
 #define N_FANOUT 256   /* bucket files per partitioning level (8 bits of the uid hash) */
 #define MAX_DEPTH 4    /* levels of re-partitioning before a bucket is processed as it is */
 #define CHUNK_ROWS 65536 /* journeys per wide frame handed to the writer */
+#define HIST_MAX (1u << 20) /* length histogram bins (longer journeys share the last one) */
 #define PART_ROWS 16384  /* rows per in-memory partition (sized to stay in cache) */
 
 void tp_journeys_build_opts_default(tp_journeys_build_opts *o) {
@@ -764,6 +765,7 @@ static tp_status engine_add(engine *e, const tp_frame *f) {
 // ---- from sorted rows to journeys ----
 
 static tp_status hist_add(engine *e, size_t len) {
+    if (len > HIST_MAX) len = HIST_MAX; /* the last bin holds every longer journey */
     if (len >= e->hist_cap) {
         size_t cap = e->hist_cap ? e->hist_cap : 64;
         while (cap <= len) cap *= 2;
