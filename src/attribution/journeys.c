@@ -611,8 +611,8 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
     }
     const int64_t *u64 = tp_column_type(cu) == TP_DTYPE_I64 ? TP_CCOL(cu, int64_t) : NULL;
     const int32_t *u32 = tp_column_type(cu) == TP_DTYPE_I32 ? TP_CCOL(cu, int32_t) : NULL;
-    const bool uid_nulls = tp_column_validity(cu) != NULL, ts_nulls = tp_column_validity(ct) != NULL;
-    const bool camp_nulls = tp_column_validity(cc) != NULL;
+    const bool uid_nulls = tp_column_null_count(cu) > 0, ts_nulls = tp_column_null_count(ct) > 0;
+    const bool camp_nulls = tp_column_null_count(cc) > 0;
     // Each row goes to its partition: the top 8 bits of its uid hash (also the spill bucket), so
     // rows of one user end up together, in input order, without a global sort.
     uint8_t *bk = tp_malloc(n);
@@ -635,7 +635,12 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
     const bool ts_plain = tt == TP_DTYPE_I64 ||
                           (tt == TP_DTYPE_TIMESTAMP && tp_column_unit(ct) == TP_UNIT_SECONDS);
     const int64_t *t64 = ts_plain ? TP_CCOL(ct, int64_t) : NULL;
-    const bool conv_dense = !tp_column_validity(cv);
+    const bool conv_dense = tp_column_null_count(cv) == 0;
+    const int64_t *cid64 = ci && tp_column_type(ci) == TP_DTYPE_I64 && tp_column_null_count(ci) == 0
+                               ? TP_CCOL(ci, int64_t)
+                               : NULL;
+    bool fnull[s->n_feat ? s->n_feat : 1];
+    for (size_t k = 0; k < s->n_feat; k++) fnull[k] = tp_column_null_count(fc[k]) > 0;
     const uint8_t *conv_b = conv_dense && cvt == TP_DTYPE_BOOL ? TP_CCOL(cv, uint8_t) : NULL;
     const int64_t *conv_l = conv_dense && cvt == TP_DTYPE_I64 ? TP_CCOL(cv, int64_t) : NULL;
     const int32_t *conv_i = conv_dense && cvt == TP_DTYPE_I32 ? TP_CCOL(cv, int32_t) : NULL;
@@ -684,11 +689,12 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
                      : conv_l ? conv_l[i] != 0
                      : conv_i ? conv_i[i] != 0
                               : !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
-        if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
+        if (cid64) r->cid[o] = cid64[i];
+        else if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
         for (size_t k = 0; k < s->n_feat; k++) {
             feat *ft = &s->feats[k];
             tp_column *c = fc[k];
-            bool ok = !tp_column_is_null(c, i);
+            bool ok = !fnull[k] || !tp_column_is_null(c, i);
             int64_t v = 0;
             if (ok) {
                 tp_dtype t = tp_column_type(c);
