@@ -224,6 +224,38 @@ static void test_cut_and_lookback(void) {
     tp_frame_free(f);
 }
 
+/* A TIMESTAMP column (here microseconds) is read as seconds, rounding down (also before 1970). */
+static void test_timestamp_column(void) {
+    tp_frame *f = NULL;
+    tp_column *u, *t, *c, *v;
+    CHECK_OK(tp_frame_new(&f));
+    CHECK_OK(tp_column_new("uid", TP_DTYPE_I64, 3, &u));
+    CHECK_OK(tp_column_new("timestamp", TP_DTYPE_TIMESTAMP, 3, &t));
+    tp_column_set_unit(t, TP_UNIT_MICROS);
+    CHECK_OK(tp_column_new("campaign", TP_DTYPE_STR, 3, &c));
+    CHECK_OK(tp_column_new("conversion", TP_DTYPE_BOOL, 3, &v));
+    const int64_t us[] = {-1500000, 2999999, 10000000}; /* floor: -2 s, 2 s, 10 s */
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(tp_column_push_i64(u, 4));
+        CHECK_OK(tp_column_push_i64(t, us[i]));
+        CHECK_OK(tp_column_push_str(c, i == 1 ? "y" : "x", 1));
+        CHECK_OK(tp_column_push_bool(v, i == 2));
+    }
+    CHECK_OK(tp_frame_add_take(f, u));
+    CHECK_OK(tp_frame_add_take(f, t));
+    CHECK_OK(tp_frame_add_take(f, c));
+    CHECK_OK(tp_frame_add_take(f, v));
+    tp_journeys *j = NULL;
+    CHECK_OK(tp_journeys_build(f, "micros", NULL, &j, NULL, NULL));
+    if (j) {
+        CHECK(j->n == 1);
+        CHECK_STR(touches(j, 0), "x,y,x");
+        CHECK_STR(secs(j, 0), "12,8,0");
+    }
+    tp_journeys_free(j);
+    tp_frame_free(f);
+}
+
 static void test_consecutive_conversions(void) {
     static const imp r[] = {
         {3, 1, "a", 1, 0}, {3, 2, "b", 1, 0}, {3, 3, "c", 1, 0}, {3, 4, "a", 0, 0},
@@ -789,6 +821,7 @@ void suite_journeys(void) {
     test_basic();
     test_cut_and_lookback();
     test_consecutive_conversions();
+    test_timestamp_column();
     test_conversion_id();
     test_int_campaign();
     test_dedupe();
