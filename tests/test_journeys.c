@@ -502,6 +502,25 @@ static void test_bucketed_equals_memory(void) {
         o.memory_bytes = 64 << 10; /* 64 KiB: spills, and the larger buckets split again */
         CHECK_OK(tp_journeys_build(f, "random", &o, &b, &fb, &sb));
         CHECK(sa.buckets == 0 && sb.buckets >= 256);
+        // The in-memory path runs partitions on threads: any thread count gives the same output.
+        int threads = tp_threads_default();
+        tp_journeys *c1 = NULL, *c4 = NULL;
+        tp_frame *f1 = NULL, *f4 = NULL;
+        o.memory_bytes = 0;
+        tp_threads_set_default(1);
+        CHECK_OK(tp_journeys_build(f, "random", &o, &c1, &f1, NULL));
+        tp_threads_set_default(4);
+        CHECK_OK(tp_journeys_build(f, "random", &o, &c4, &f4, NULL));
+        tp_threads_set_default(threads);
+        o.memory_bytes = 64 << 10;
+        if (a && c1 && c4) {
+            CHECK(same_journeys(a, c1) && same_journeys(a, c4));
+            CHECK(same_features(fa, f1) && same_features(fa, f4));
+        }
+        tp_journeys_free(c1);
+        tp_journeys_free(c4);
+        tp_frame_free(f1);
+        tp_frame_free(f4);
         if (a && b) {
             CHECK(a->n > 1000);
             CHECK(same_journeys(a, b));

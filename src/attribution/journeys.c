@@ -437,6 +437,23 @@ static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, 
 
 // ---- the engine ----
 
+/* What one thread needs to turn partitions into journeys: its own counters, the journeys it made
+ * (ids are assigned later, in order, by engine_flush) and scratch rows. */
+typedef struct worker {
+    tp_journeys_stats st; /* counts and length histogram of what this worker built */
+    size_t hist_cap;
+    collect pend;
+    rows sub;
+    bool sub_ready;
+} worker;
+
+static void worker_clear(worker *w) {
+    tp_free(w->st.length_hist);
+    collect_clear(&w->pend);
+    rows_free(&w->sub);
+    memset(w, 0, sizeof *w);
+}
+
 typedef struct engine engine;
 /* Receives each finished chunk of journeys (in global order) with its per-journey features. */
 typedef tp_status (*chunk_fn)(void *ud, engine *e, tp_journeys *j, tp_frame *feats);
@@ -458,14 +475,13 @@ struct engine {
     int32_t *rank;      /* code -> index in campaigns */
     size_t K;
     int64_t next_id;
-    tp_journeys_stats st;
+    tp_journeys_stats st; /* totals (workers' counts are merged in) */
     size_t hist_cap;
+    worker w0;            /* the sequential path's worker */
     chunk_fn sink;
     void *sink_ud;
     tp_progress *prog;
     collect pend;       /* journeys waiting to go to the sink in one larger chunk */
-    rows sub;           /* one cache-sized partition of the rows being processed */
-    bool sub_ready;
     double t_sink;      /* seconds spent in the sink (writing), for the debug log */
 };
 
@@ -511,7 +527,7 @@ static void rm_tmpdir(const char *dir) {
 
 static void engine_free(engine *e) {
     collect_clear(&e->pend);
-    rows_free(&e->sub);
+    worker_clear(&e->w0);
     bucketset_close(&e->top, true);
     if (e->tmpdir) rm_tmpdir(e->tmpdir);
     tp_free(e->tmpdir);
@@ -770,21 +786,24 @@ static tp_status engine_add(engine *e, const tp_frame *f) {
 
 // ---- from sorted rows to journeys ----
 
-static tp_status hist_add(engine *e, size_t len) {
+/* Add count journeys of length len to a histogram (grown as needed). */
+static tp_status hist_bump(tp_journeys_stats *st, size_t *hist_cap, size_t len, uint64_t count) {
     if (len > HIST_MAX) len = HIST_MAX; /* the last bin holds every longer journey */
-    if (len >= e->hist_cap) {
-        size_t cap = e->hist_cap ? e->hist_cap : 64;
+    if (len >= *hist_cap) {
+        size_t cap = *hist_cap ? *hist_cap : 64;
         while (cap <= len) cap *= 2;
-        uint64_t *h = tp_realloc(e->st.length_hist, cap * sizeof *h);
+        uint64_t *h = tp_realloc(st->length_hist, cap * sizeof *h);
         if (!h) return tp_fail(TP_ERR_NOMEM, "out of memory");
-        memset(h + e->hist_cap, 0, (cap - e->hist_cap) * sizeof *h);
-        e->st.length_hist = h;
-        e->hist_cap = cap;
+        memset(h + *hist_cap, 0, (cap - *hist_cap) * sizeof *h);
+        st->length_hist = h;
+        *hist_cap = cap;
     }
-    e->st.length_hist[len]++;
-    if (len + 1 > e->st.hist_len) e->st.hist_len = len + 1;
+    st->length_hist[len] += count;
+    if (len + 1 > st->hist_len) st->hist_len = len + 1;
     return TP_OK;
 }
+
+static tp_status hist_add(worker *w, size_t len) { return hist_bump(&w->st, &w->hist_cap, len, 1); }
 
 /* Per-journey feature columns for journeys whose last touch is row last[k]. */
 static tp_status feature_frame(engine *e, const rows *r, const uint32_t *last, size_t J, tp_frame **out) {
@@ -838,6 +857,8 @@ static tp_status engine_flush(engine *e) {
     tp_journeys *j = NULL;
     if (e->pend.n_parts == 0) return TP_OK;
     tp_status rc = concat_parts(&e->pend, e->K, e->campaigns, e->o.max_len, e->sc.has_value, &j);
+    // Ids: the dense sequence number in output order (uid hash, then end time), whoever built them.
+    for (size_t q = 0; rc == TP_OK && q < j->n; q++) j->journey_id[q] = e->next_id++;
     double t0 = tp_now();
     if (rc == TP_OK) rc = e->sink(e->sink_ud, e, j, e->pend.feats);
     e->t_sink += tp_now() - t0;
@@ -846,8 +867,51 @@ static tp_status engine_flush(engine *e) {
     return rc;
 }
 
+/* Move what a worker built (counts and journeys, in order) into the engine; flush big chunks. */
+static tp_status drain(engine *e, worker *w) {
+    tp_status rc = TP_OK;
+    tp_journeys_stats *a = &e->st, *b = &w->st;
+    a->users += b->users;
+    a->journeys += b->journeys;
+    a->conversions += b->conversions;
+    a->touches += b->touches;
+    a->cut += b->cut;
+    a->duplicates += b->duplicates;
+    a->lookback_dropped += b->lookback_dropped;
+    for (size_t k = 0; k < b->hist_len && rc == TP_OK; k++)
+        if (b->length_hist[k]) rc = hist_bump(a, &e->hist_cap, k, b->length_hist[k]);
+    uint64_t *h = b->length_hist;
+    size_t hc = w->hist_cap;
+    memset(b, 0, sizeof *b);
+    if (h) memset(h, 0, hc * sizeof *h);
+    b->length_hist = h;
+    if (rc != TP_OK) return rc;
+    collect *c = &w->pend;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        if ((rc = tp_grow((void **)&e->pend.parts, &e->pend.cap, e->pend.n_parts + 1,
+                          sizeof *e->pend.parts)) != TP_OK)
+            return rc;
+        e->pend.parts[e->pend.n_parts++] = c->parts[p];
+        e->pend.n += c->parts[p]->n;
+        c->parts[p] = NULL;
+    }
+    c->n_parts = 0;
+    c->n = 0;
+    if (c->feats) {
+        if (!e->pend.feats) {
+            e->pend.feats = c->feats;
+        } else {
+            rc = tp_frame_append(e->pend.feats, c->feats);
+            tp_frame_free(c->feats);
+        }
+        c->feats = NULL;
+    }
+    if (rc == TP_OK && e->pend.n >= CHUNK_ROWS) rc = engine_flush(e);
+    return rc;
+}
+
 /* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
-static tp_status process_rows(engine *e, rows *r) {
+static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
     size_t n = r->n;
     int64_t *k1 = NULL, *tmp = NULL;
@@ -907,7 +971,7 @@ static tp_status process_rows(engine *e, rows *r) {
                 dup = r->camp[a] == r->camp[b] && r->conv[a] == r->conv[b] &&
                       (!cid_mode || r->cid[a] == r->cid[b]);
             }
-            if (dup) e->st.duplicates++;
+            if (dup) w->st.duplicates++;
             else perm[m++] = a;
         }
     }
@@ -922,7 +986,7 @@ static tp_status process_rows(engine *e, rows *r) {
             start = r->uid[a] != r->uid[p] ||
                     (cid_mode ? r->cid[a] != r->cid[p] : r->conv[p] != 0);
         }
-        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) e->st.users++;
+        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) w->st.users++;
         J += start;
     }
     js = tp_malloc(J * sizeof *js);
@@ -956,7 +1020,7 @@ static tp_status process_rows(engine *e, rows *r) {
         uint32_t first = js[q];
         if (e->o.lookback_seconds > 0)
             while (end_ts - r->ts[perm[first]] > e->o.lookback_seconds) first++;
-        e->st.lookback_dropped += first - js[q];
+        w->st.lookback_dropped += first - js[q];
         jf[q] = first;
         last[q] = perm[je[q] - 1];
         size_t len = je[q] - first;
@@ -992,7 +1056,6 @@ static tp_status process_rows(engine *e, rows *r) {
         size_t len = je[s] - jf[s];
         size_t kept = len < L ? len : L;
         int64_t end_ts = r->ts[lr];
-        j->journey_id[q] = e->next_id++;
         j->uid[q] = r->uid[lr];
         j->converted[q] = cid_mode ? r->cid[lr] != 0 : r->conv[lr] != 0;
         j->length[q] = (int32_t)(len > INT32_MAX ? INT32_MAX : len);
@@ -1002,13 +1065,13 @@ static tp_status process_rows(engine *e, rows *r) {
             j->campaign[t] = e->rank[r->camp[a]];
             j->seconds_to_end[t] = end_ts - r->ts[a];
         }
-        if ((rc = hist_add(e, len)) != TP_OK) goto done;
-        e->st.cut += len > L;
-        e->st.conversions += j->converted[q];
+        if ((rc = hist_add(w, len)) != TP_OK) goto done;
+        w->st.cut += len > L;
+        w->st.conversions += j->converted[q];
     }
     j->off[J] = t;
-    e->st.journeys += J;
-    e->st.touches += t;
+    w->st.journeys += J;
+    w->st.touches += t;
     for (size_t q = 0; q < J; q++) js[q] = last[ord[q]]; /* reuse js: last row in output order */
     if ((rc = feature_frame(e, r, js, J, &feats)) != TP_OK) goto done;
     if (e->sc.has_value) {
@@ -1016,9 +1079,8 @@ static tp_status process_rows(engine *e, rows *r) {
         for (size_t q = 0; q < J; q++)
             j->value[q] = tp_column_is_null(vc, q) ? 0.0 : TP_CCOL(vc, double)[q];
     }
-    rc = collect_add(&e->pend, j, feats);
+    rc = collect_add(&w->pend, j, feats);
     feats = NULL;
-    if (rc == TP_OK && e->pend.n >= CHUNK_ROWS) rc = engine_flush(e);
 done:
     tp_journeys_free(j);
     tp_frame_free(feats);
@@ -1075,13 +1137,13 @@ static tp_status engine_campaigns(engine *e) {
  * next bits into cache-sized partitions (about PART_ROWS rows) and process those in hash order.
  * Sorting and cutting a partition that fits in cache is several times faster than one big sort,
  * and the order of the output is the same (it is the order of the hash either way). */
-static tp_status process_partitioned(engine *e, rows *r, int used_bits) {
+static tp_status process_partitioned(engine *e, worker *w, rows *r, int used_bits) {
     tp_status rc = TP_OK;
     size_t n = r->n;
     int nb = 0;
     while (nb < 16 && ((size_t)PART_ROWS << nb) < n) nb++;
     if (used_bits + nb > 64) nb = 64 - used_bits;
-    if (nb == 0) return process_rows(e, r);
+    if (nb == 0) return process_rows(e, w, r);
     size_t B = (size_t)1 << nb;
     uint32_t *cnt = tp_calloc(B + 1, sizeof *cnt), *idx = tp_malloc(n * sizeof *idx);
     uint32_t *part = tp_malloc(n * sizeof *part);
@@ -1098,10 +1160,10 @@ static tp_status process_partitioned(engine *e, rows *r, int used_bits) {
     for (size_t i = 0; i < n; i++) idx[cnt[part[i]]++] = (uint32_t)i; /* stable: input order */
     tp_free(part);
     part = NULL;
-    rows *s = &e->sub;
-    if (!e->sub_ready) {
+    rows *s = &w->sub;
+    if (!w->sub_ready) {
         if ((rc = rows_init(s, &e->sc)) != TP_OK) goto done;
-        e->sub_ready = true;
+        w->sub_ready = true;
     }
     size_t lo = 0;
     for (size_t b = 0; b < B && rc == TP_OK; b++) {
@@ -1123,7 +1185,7 @@ static tp_status process_partitioned(engine *e, rows *r, int used_bits) {
             }
         }
         s->n = hi - lo;
-        rc = process_rows(e, s);
+        rc = process_rows(e, w, s);
         lo = hi;
     }
 done:
@@ -1142,7 +1204,8 @@ static tp_status process_bucket(engine *e, const char *path, uint64_t n, int dep
     if (!over || depth + 1 >= MAX_DEPTH) {
         if ((rc = read_bucket(path, n, e->rsz, &e->mem)) != TP_OK) return rc;
         unlink(path);
-        rc = process_partitioned(e, &e->mem, 8 * (depth + 1));
+        rc = process_partitioned(e, &e->w0, &e->mem, 8 * (depth + 1));
+        if (rc == TP_OK) rc = drain(e, &e->w0);
         rows_clear(&e->mem);
         return rc;
     }
@@ -1195,15 +1258,57 @@ done:
     return rc;
 }
 
+/* The in-memory path: the 256 partitions in waves, each wave's partitions on the threads, then
+ * drained in partition order, so the output and ids do not depend on the thread count. */
+typedef struct wave {
+    engine *e;
+    worker *ws;
+    size_t b0;
+} wave;
+
+static tp_status wave_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    wave *wv = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) {
+        rows *r = &wv->e->part[wv->b0 + i];
+        tp_status rc = process_partitioned(wv->e, &wv->ws[i], r, 8);
+        rows_free(r); /* give memory back as we go */
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
+static tp_status process_in_memory(engine *e) {
+    tp_status rc = TP_OK;
+    int T = tp_threads_default();
+    if (T <= 1) {
+        for (int b = 0; b < N_FANOUT && rc == TP_OK; b++) {
+            rc = process_partitioned(e, &e->w0, &e->part[b], 8);
+            rows_free(&e->part[b]);
+            if (rc == TP_OK) rc = drain(e, &e->w0);
+        }
+        return rc;
+    }
+    size_t W = (size_t)T * 4 < N_FANOUT ? (size_t)T * 4 : N_FANOUT;
+    worker *ws = tp_calloc(W, sizeof *ws);
+    if (!ws) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    for (size_t b0 = 0; b0 < N_FANOUT && rc == TP_OK; b0 += W) {
+        size_t m = N_FANOUT - b0 < W ? N_FANOUT - b0 : W;
+        wave wv = {e, ws, b0};
+        rc = tp_parallel_for(m, T, wave_fn, &wv);
+        for (size_t i = 0; i < m && rc == TP_OK; i++) rc = drain(e, &ws[i]);
+    }
+    for (size_t i = 0; i < W; i++) worker_clear(&ws[i]);
+    tp_free(ws);
+    return rc;
+}
+
 static tp_status engine_finish(engine *e) {
     tp_status rc;
     if (!e->sc.resolved) return tp_fail(TP_ERR_FORMAT, "%s: no impressions", e->source);
     if ((rc = engine_campaigns(e)) != TP_OK) return rc;
     if (!e->spilling) {
-        for (int b = 0; b < N_FANOUT && rc == TP_OK; b++) {
-            rc = process_partitioned(e, &e->part[b], 8);
-            rows_free(&e->part[b]); /* give memory back as we go */
-        }
+        rc = process_in_memory(e);
     } else {
         if ((rc = bucketset_finish_writes(&e->top)) != TP_OK) return rc;
         e->st.buckets = N_FANOUT;
