@@ -119,6 +119,8 @@ int cmd_simulate(int argc, char **argv) {
         return cli_usage_error("simulate", usage, "unexpected argument '%s'", argv[optind]);
     if (o.users == 0) return cli_usage_error("simulate", usage, "--users is required");
     if (!out && !truth) return cli_usage_error("simulate", usage, "--out (or --truth) is required");
+    if (out && tp_format_of_path(out) == TP_FORMAT_UNKNOWN)
+        return cli_usage_error("simulate", usage, "--out '%s': use .parquet, .csv or .tsv", out);
     if (disable) {
         size_t n = 0;
         char **list = cli_split_list(disable, &n);

@@ -11,7 +11,9 @@ packages=(
   libyaml-dev libjansson-dev                                      # config, JSON
   libsqlite3-dev libmicrohttpd-dev                                # registry/job store, HTTP
   libopenblas-dev                                                 # dense math
+  libxgboost-dev                                                  # gradient boosting (propensity)
   python3 python3-pandas python3-numpy                            # benchmark peers (/usr/bin/python3)
+  python3-torch python3-sklearn python3-xgboost                   # reference implementations in tests
   nodejs npm                                                      # DuckDB oracle in tests
   chromium                                                        # report rendering test
   clang libclang-rt-14-dev                                        # libFuzzer, LeakSanitizer

@@ -13,7 +13,7 @@ set +e
 "$tp" simulate --out "$dir/x.parquet" 2>/dev/null; [ $? -eq 2 ] || fail "missing --users should exit 2"
 "$tp" simulate --users 10 --campaigns 3 --out "$dir/x.parquet" 2>/dev/null; [ $? -eq 2 ] || fail "--campaigns 3 should exit 2"
 "$tp" simulate --users 10 --disable nope --out "$dir/x.parquet" 2>/dev/null; [ $? -eq 2 ] || fail "--disable nope should exit 2"
-"$tp" simulate --users 10 --out "$dir/x.json" 2>/dev/null; [ $? -eq 1 ] || fail "a .json output should exit 1"
+"$tp" simulate --users 10 --out "$dir/x.json" 2>/dev/null; [ $? -eq 2 ] || fail "a .json output should exit 2"
 "$tp" simulate --users 10 --out "$dir/missing/x.parquet" 2>/dev/null; [ $? -eq 1 ] || fail "unwritable output should exit 1"
 set -e
 [ -z "$(ls -A "$dir")" ] || fail "failed runs left files: $(ls -A "$dir")"
