@@ -295,6 +295,8 @@ static void test_dataset(void) {
     m = NULL;
     CHECK_OK(tp_propensity_dataset(p, "B", dates, 1, false, &m));
     if (m) CHECK(!tp_frame_find(m, "label"));
+    tp_frame_free(m);
+    m = NULL;
     CHECK_STATUS(tp_propensity_dataset(p, "nope", dates, 1, false, &m), TP_ERR_NOTFOUND);
 done:
     tp_frame_free(m);
@@ -344,7 +346,9 @@ static void test_store(void) {
     CHECK_OK(tp_featurestore_load(store, d, as_of_day(), &a));
     CHECK_OK(tp_features_compute(e, d, as_of_day(), 1, &b));
     for (int l = 0; a && b && l < TP_N_LEVELS; l++) CHECK(frames_equal(a->level[l], b->level[l]));
-    CHECK_STATUS(tp_featurestore_load(store, d, as_of_day() + 7, &a), TP_ERR_NOTFOUND);
+    tp_feature_set *none = NULL;
+    CHECK_STATUS(tp_featurestore_load(store, d, as_of_day() + 7, &none), TP_ERR_NOTFOUND);
+    CHECK(none == NULL);
     CHECK_OK(tp_featurestore_get(store, TP_LEVEL_USER_GROUP, as_of_day(), 2, 2, "B", &row));
     if (row) CHECK_CLOSE(val(row, "cart_to_view_7d", 0), -2, 0); // version 2: zero = -2
     tp_frame_free(row);
