@@ -480,6 +480,21 @@ static void test_api(void) {
         tp_credit_free(c);
     }
     tp_journeys_free(j);
+
+    // Degenerate inputs: no touches at all, and touches but no conversion. Every method
+    // succeeds with zero credit.
+    const char *none[] = {"-", "+"}, *noconv[] = {"a b -", "c -"};
+    for (int q = 0; q < 2; q++) {
+        j = make(q ? noconv : none, 2, 3, NULL, NULL);
+        for (int m = 0; m < TP_ATTR_N_METHODS; m++) {
+            c = run(j, (tp_attr_method)m, NULL);
+            if (!c) continue;
+            CHECK(c->total_conversions == 0);
+            for (int k = 0; k < 3; k++) CHECK(c->attributed_conversions[k] == 0 && c->share[k] == 0);
+            tp_credit_free(c);
+        }
+        tp_journeys_free(j);
+    }
 }
 
 // ---- evaluation ----

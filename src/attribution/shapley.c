@@ -336,10 +336,31 @@ static tp_status sample_range(void *vctx, size_t lo, size_t hi, int tid) {
             size_t len = b + 2, cnt = k->count[b];
             const uint16_t *mem = k->mem[b];
             const uint32_t *cv = k->conv[b], *nn = k->n[b];
+            if (len == 2) { // the common sizes unrolled, with branch-free maxima
+                for (size_t e = 0; e < cnt; e++, mem += 2) {
+                    uint32_t a = rank[mem[0]], c = rank[mem[1]];
+                    uint32_t top = a > c ? a : c;
+                    sc[top] += cv[e];
+                    sn[top] += nn[e];
+                }
+                continue;
+            }
+            if (len == 3) {
+                for (size_t e = 0; e < cnt; e++, mem += 3) {
+                    uint32_t a = rank[mem[0]], c = rank[mem[1]], d = rank[mem[2]];
+                    uint32_t top = a > c ? a : c;
+                    top = top > d ? top : d;
+                    sc[top] += cv[e];
+                    sn[top] += nn[e];
+                }
+                continue;
+            }
             for (size_t e = 0; e < cnt; e++, mem += len) {
                 uint32_t top = rank[mem[0]];
-                for (size_t q = 1; q < len; q++)
-                    if (rank[mem[q]] > top) top = rank[mem[q]];
+                for (size_t q = 1; q < len; q++) {
+                    uint32_t a = rank[mem[q]];
+                    top = a > top ? a : top;
+                }
                 sc[top] += cv[e];
                 sn[top] += nn[e];
             }
