@@ -212,7 +212,12 @@ static tp_status raw_add_batch(raw *r, const tp_frame *f) {
     } else {
         for (size_t i = 0; i < n; i++) r->group[o + i] = -1;
     }
-    if (ca) {
+    if (ca && tp_column_type(ca) == TP_DTYPE_F64) { // the common case, without per-row calls
+        const double *x = TP_CCOL(ca, double);
+        const uint8_t *valid = tp_column_validity(ca);
+        for (size_t i = 0; i < n; i++)
+            r->amount[o + i] = !valid || (valid[i >> 3] >> (i & 7) & 1) ? x[i] : NAN;
+    } else if (ca) {
         for (size_t i = 0; i < n; i++)
             r->amount[o + i] = tp_column_is_null(ca, i) ? NAN : tp_column_get_f64(ca, i);
     } else {
