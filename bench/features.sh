@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # features.sh BUILD_DIR [EVENTS...]: `touchpoint features` against the vectorised pandas peer
-# (bench/features_pandas.py) on the definitions of examples/features.yaml (71 features at three
+# (bench/features_pandas.py) on the definitions of examples/features.yaml (77 features at three
 # levels), on simulated event logs of about EVENTS rows each (default 10M and 50M). pandas has no
 # Parquet engine here, so it reads CSV; its read and computation are timed apart, and touchpoint
 # runs on the same CSV and on the Parquet copy. Wall time, CPU time and peak RSS come from
