@@ -956,6 +956,51 @@ static void test_reader_api(const char *dir) {
     tp_pq_close(r);
 }
 
+/* Columns are decoded on worker threads; the frame and the error must not depend on how many. */
+static void test_threads(const char *dir) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/data/alltypes_tiny_pages.parquet", dir); // 7300 rows x 13 columns
+    size_t len;
+    uint8_t *buf = (uint8_t *)slurp(path, &len);
+    tp_frame *f1 = NULL, *f4 = NULL;
+    tp_threads_set_default(1);
+    CHECK_OK(tp_pq_read_file(path, NULL, 0, &f1));
+    tp_threads_set_default(4);
+    CHECK_OK(tp_pq_read_file(path, NULL, 0, &f4));
+    if (f1 && f4) {
+        CHECK(tp_frame_n_cols(f1) == 13 && tp_frame_n_cols(f4) == 13);
+        for (size_t c = 0; c < tp_frame_n_cols(f1) && c < tp_frame_n_cols(f4); c++)
+            CHECK(columns_equal(tp_frame_col(f1, c), tp_frame_col(f4, c)));
+    }
+    tp_frame_free(f1);
+    tp_frame_free(f4);
+    // break the first data page of columns 3 and 9 (smallint_col, string_col): the error names
+    // smallint_col whatever the thread count
+    tp_pq_reader *r = NULL;
+    char msg[2][600] = {"", ""};
+    if (buf && tp_pq_open_memory(buf, len, "tiny", &r) == TP_OK) {
+        const pq_row_group *rg = &tp_pq_meta(r)->row_groups[0];
+        for (int k = 0; k < 2; k++) {
+            const pq_column_meta *cm = &rg->columns[k ? 9 : 3];
+            memset(buf + cm->data_page_offset, 0xff, 24);
+        }
+    }
+    tp_pq_close(r);
+    for (int k = 0; k < 2 && buf; k++) {
+        tp_threads_set_default(k ? 4 : 1);
+        tp_frame *f = NULL;
+        CHECK_OK(tp_pq_open_memory(buf, len, "tiny", &r));
+        if (r) CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+        snprintf(msg[k], sizeof msg[k], "%s", tp_last_error());
+        tp_frame_free(f);
+        tp_pq_close(r);
+    }
+    tp_threads_set_default(0);
+    CHECK(strstr(msg[0], "column 'smallint_col'") != NULL);
+    CHECK_STR(msg[0], msg[1]);
+    free(buf);
+}
+
 static void test_inspect(const char *dir) {
     char path[800];
     snprintf(path, sizeof path, "%s/data/sort_columns.parquet", dir);
@@ -1155,6 +1200,7 @@ void suite_parquet_read(void) {
     test_conformance(dir);
     test_no_expected(dir);
     test_nested_encrypted_bad(dir);
+    test_threads(dir);
     test_inspect(dir);
     test_corrupt_variants(dir);
 }
