@@ -1,7 +1,8 @@
 /* test_parquet_read.c: the Parquet reader against Apache's parquet-testing corpus (every flat file
  * compared value by value with DuckDB's decoding in expected/<name>.jsonl, following CONFORMANCE.md),
- * hand-computed encodings and codecs, projection, shared dictionaries, and robustness on
- * bad_data/, nested, encrypted, truncated and bit-flipped files (no crash, a clear error). */
+ * hand-computed encodings, codecs and a hand-built file, projection, shared dictionaries, thread
+ * count independence, and robustness on bad_data/, nested, encrypted, truncated and bit-flipped
+ * files (no crash, a clear error). */
 #include "test.h"
 
 #include "io/codec.h"

@@ -1,7 +1,8 @@
 /* parquet_read.c: the Parquet reader. Opens a file by mmap (or a caller's buffer), parses the
- * footer, maps each flat column to a tp_dtype and decodes one row group at a time into a frame:
- * pages (v1, v2, dictionary) are CRC-checked, decompressed and decoded straight into the column
- * storage. Every offset and size read from the file is checked against the file before use. */
+ * footer, maps each flat column to a tp_dtype and decodes one row group at a time into a frame,
+ * its columns on worker threads: pages (v1, v2, dictionary) are CRC-checked, decompressed and
+ * decoded straight into the column storage. Every offset and size read from the file is checked
+ * against the file before use. */
 #include "io/codec.h"
 #include "io/parquet_decode.h"
 #include "io/parquet_internal.h"
