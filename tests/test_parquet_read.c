@@ -1071,8 +1071,9 @@ done:
 /* A file built by hand: one OPTIONAL INT32 column "a" of 10 rows in one v1 data page whose
  * definition levels use the deprecated BIT_PACKED encoding (most significant bit first, which no
  * corpus file has), PLAIN values, and a page CRC. Levels 1011011101 -> a = 10 _ 20 30 _ 40 50 60 _ 70.
- * crc_delta corrupts the stored CRC; cut drops bytes from the page body. */
-static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
+ * crc_delta corrupts the stored CRC; cut drops bytes from the page body; bad_b adds a column "b"
+ * annotated FLOAT16 on a 3-byte FIXED_LEN_BYTE_ARRAY (invalid: FLOAT16 takes 2 bytes). */
+static uint8_t *hand_file(uint32_t crc_delta, size_t cut, bool bad_b, size_t *len) {
     uint8_t body[64];
     size_t bl = 0;
     body[bl++] = 0xb7; // 1011 0111
@@ -1104,36 +1105,50 @@ static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
     tp_tw_reset(&w);
     tp_tw_struct_begin(&w); // FileMetaData
     tp_tw_field_i32(&w, 1, 1);
-    tp_tw_field_list(&w, 2, TP_TT_STRUCT, 2);
+    tp_tw_field_list(&w, 2, TP_TT_STRUCT, bad_b ? 3 : 2);
     tp_tw_struct_begin(&w);
     tp_tw_field_string(&w, 4, "schema");
-    tp_tw_field_i32(&w, 5, 1);
+    tp_tw_field_i32(&w, 5, bad_b ? 2 : 1);
     tp_tw_struct_end(&w);
     tp_tw_struct_begin(&w);
     tp_tw_field_i32(&w, 1, 1); // INT32
     tp_tw_field_i32(&w, 3, 1); // OPTIONAL
     tp_tw_field_string(&w, 4, "a");
     tp_tw_struct_end(&w);
+    if (bad_b) {
+        tp_tw_struct_begin(&w);
+        tp_tw_field_i32(&w, 1, 7); // FIXED_LEN_BYTE_ARRAY
+        tp_tw_field_i32(&w, 2, 3);
+        tp_tw_field_i32(&w, 3, 1);
+        tp_tw_field_string(&w, 4, "b");
+        tp_tw_field_struct(&w, 10); // LogicalType
+        tp_tw_field_struct(&w, 15); // FLOAT16
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+    }
     tp_tw_field_i64(&w, 3, 10);
     tp_tw_field_list(&w, 4, TP_TT_STRUCT, 1);
     tp_tw_struct_begin(&w); // RowGroup
-    tp_tw_field_list(&w, 1, TP_TT_STRUCT, 1);
-    tp_tw_struct_begin(&w); // ColumnChunk
-    tp_tw_field_i64(&w, 2, 4);
-    tp_tw_field_struct(&w, 3); // ColumnMetaData
-    tp_tw_field_i32(&w, 1, 1);
-    tp_tw_field_list(&w, 2, TP_TT_I32, 2);
-    tp_tw_i32(&w, 0);
-    tp_tw_i32(&w, 4);
-    tp_tw_field_list(&w, 3, TP_TT_BINARY, 1);
-    tp_tw_string(&w, "a");
-    tp_tw_field_i32(&w, 4, 0); // UNCOMPRESSED
-    tp_tw_field_i64(&w, 5, 10);
-    tp_tw_field_i64(&w, 6, (int64_t)chunk);
-    tp_tw_field_i64(&w, 7, (int64_t)chunk);
-    tp_tw_field_i64(&w, 9, 4);
-    tp_tw_struct_end(&w);
-    tp_tw_struct_end(&w);
+    tp_tw_field_list(&w, 1, TP_TT_STRUCT, bad_b ? 2 : 1);
+    for (int k = 0; k < (bad_b ? 2 : 1); k++) {
+        tp_tw_struct_begin(&w); // ColumnChunk
+        tp_tw_field_i64(&w, 2, 4);
+        tp_tw_field_struct(&w, 3); // ColumnMetaData
+        tp_tw_field_i32(&w, 1, 1);
+        tp_tw_field_list(&w, 2, TP_TT_I32, 2);
+        tp_tw_i32(&w, 0);
+        tp_tw_i32(&w, 4);
+        tp_tw_field_list(&w, 3, TP_TT_BINARY, 1);
+        tp_tw_string(&w, "a");
+        tp_tw_field_i32(&w, 4, 0); // UNCOMPRESSED
+        tp_tw_field_i64(&w, 5, 10);
+        tp_tw_field_i64(&w, 6, (int64_t)chunk);
+        tp_tw_field_i64(&w, 7, (int64_t)chunk);
+        tp_tw_field_i64(&w, 9, 4);
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+    }
     tp_tw_field_i64(&w, 2, (int64_t)chunk);
     tp_tw_field_i64(&w, 3, 10);
     tp_tw_struct_end(&w);
@@ -1150,7 +1165,7 @@ static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
 
 static void test_hand_built(void) {
     size_t len;
-    uint8_t *buf = hand_file(0, 0, &len);
+    uint8_t *buf = hand_file(0, 0, false, &len);
     tp_pq_reader *r = NULL;
     tp_frame *f = NULL;
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
@@ -1169,7 +1184,7 @@ static void test_hand_built(void) {
     tp_pq_close(r);
     free(buf);
     // a wrong CRC is refused with file, column, row group and page; so is a short page
-    buf = hand_file(1, 0, &len);
+    buf = hand_file(1, 0, false, &len);
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
     if (r) {
         CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
@@ -1177,9 +1192,26 @@ static void test_hand_built(void) {
     }
     tp_pq_close(r);
     free(buf);
-    buf = hand_file(0, 3, &len);
+    buf = hand_file(0, 3, false, &len);
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
     if (r) CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+    tp_pq_close(r);
+    free(buf);
+    // a column with an impossible annotation is refused by name; the others stay readable
+    buf = hand_file(0, 0, true, &len);
+    CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
+    if (r) {
+        CHECK(tp_pq_n_columns(r) == 2);
+        CHECK_STATUS(tp_pq_column_type(r, 1, NULL, NULL), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "column 'b'") && strstr(tp_last_error(), "FLOAT16"));
+        CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT); // all columns: b is refused
+        const char *a_only[] = {"a"}, *b_only[] = {"b"};
+        CHECK_STATUS(tp_pq_select(r, b_only, 1), TP_ERR_FORMAT);
+        CHECK_OK(tp_pq_select(r, a_only, 1));
+        CHECK_OK(tp_pq_read_row_group(r, 0, &f));
+        CHECK(f && tp_frame_n_rows(f) == 10 && TP_CCOL(tp_frame_col(f, 0), int32_t)[9] == 70);
+        tp_frame_free(f);
+    }
     tp_pq_close(r);
     free(buf);
 }

@@ -40,6 +40,7 @@ typedef struct pq_col {
     const pq_schema_elem *se;    /* the leaf (flat columns) */
     int leaf;                    /* index into a row group's column chunks (first leaf if nested) */
     bool nested;                 /* a group or a repeated field: refused by name */
+    char *bad;                   /* why the column cannot be read (bad type annotation), or NULL */
     int max_def;                 /* 0 required, 1 optional */
     tp_dtype dtype;
     tp_time_unit unit;
@@ -240,7 +241,10 @@ static tp_status build_columns(tp_pq_reader *r) {
             continue;
         }
         c->max_def = c->se->repetition == PQ_OPTIONAL ? 1 : 0;
-        if ((rc = map_type(c)) != TP_OK) return rc;
+        if (map_type(c) != TP_OK) { // only this column is unreadable: keep the others
+            c->bad = tp_strdup(tp_last_error());
+            if (!c->bad) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        }
     }
     if (i != m->n_schema)
         return tp_fail(TP_ERR_FORMAT, "schema has %u elements but its tree uses %u", m->n_schema, i);
@@ -361,7 +365,10 @@ void tp_pq_close(tp_pq_reader *r) {
     if (!r) return;
     if (r->mapped) munmap((void *)r->data, r->size);
     tp_free(r->owned);
-    for (size_t i = 0; i < r->n_cols; i++) tp_strdict_unref(r->cols[i].dict);
+    for (size_t i = 0; r->cols && i < r->n_cols; i++) {
+        tp_strdict_unref(r->cols[i].dict);
+        tp_free(r->cols[i].bad);
+    }
     tp_free(r->cols);
     tp_pq_meta_free(&r->meta);
     tp_free(r->sel);
@@ -379,11 +386,19 @@ const char *tp_pq_column_name(const tp_pq_reader *r, size_t i) {
 }
 const pq_file_meta *tp_pq_meta(const tp_pq_reader *r) { return &r->meta; }
 
+/* TP_OK if column c can be read; else the error naming it. */
+static tp_status col_refused(const tp_pq_reader *r, const pq_col *c) {
+    if (c->nested)
+        return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+    if (c->bad) return tp_fail(TP_ERR_FORMAT, "'%s': %s", r->path, c->bad);
+    return TP_OK;
+}
+
 tp_status tp_pq_column_type(const tp_pq_reader *r, size_t i, tp_dtype *type, tp_time_unit *unit) {
     if (i >= r->n_cols) return tp_fail(TP_ERR_ARG, "'%s': column %zu out of range (%zu columns)", r->path, i, r->n_cols);
     const pq_col *c = &r->cols[i];
-    if (c->nested)
-        return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+    tp_status rc = col_refused(r, c);
+    if (rc != TP_OK) return rc;
     if (type) *type = c->dtype;
     if (unit) *unit = c->unit;
     return TP_OK;
@@ -402,8 +417,7 @@ tp_status tp_pq_select(tp_pq_reader *r, const char *const *names, size_t n) {
         while (i < r->n_cols && strcmp(r->cols[i].name, names[k]) != 0) i++;
         tp_status rc = TP_OK;
         if (i == r->n_cols) rc = tp_fail(TP_ERR_NOTFOUND, "'%s': no column named '%s'", r->path, names[k]);
-        else if (r->cols[i].nested)
-            rc = tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, names[k]);
+        else rc = col_refused(r, &r->cols[i]);
         for (size_t j = 0; rc == TP_OK && j < k; j++)
             if (sel[j] == i) rc = tp_fail(TP_ERR_ARG, "'%s': column '%s' selected twice", r->path, names[k]);
         if (rc != TP_OK) {
@@ -1068,8 +1082,8 @@ tp_status tp_pq_read_row_group(tp_pq_reader *r, size_t g, tp_frame **out) {
     size_t need = 0;
     for (size_t k = 0; k < n; k++) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
-        if (c->nested)
-            return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+        tp_status rc = col_refused(r, c);
+        if (rc != TP_OK) return rc;
         need += rows * (tp_dtype_size(c->dtype) + 9); // values, validity, level and index scratch
     }
     if (need > ROWGROUP_BYTES_FLOOR && need / 64 > r->size)
@@ -1118,8 +1132,7 @@ static tp_status empty_frame(tp_pq_reader *r, tp_frame **out) {
     for (size_t k = 0; rc == TP_OK && k < n; k++) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
         tp_column *col;
-        if (c->nested) rc = tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
-        else if ((rc = make_column(c, 0, &col)) == TP_OK) rc = tp_frame_add_take(f, col);
+        if ((rc = col_refused(r, c)) == TP_OK && (rc = make_column(c, 0, &col)) == TP_OK) rc = tp_frame_add_take(f, col);
     }
     if (rc != TP_OK) {
         tp_frame_free(f);
