@@ -80,7 +80,8 @@ TP_API tp_status tp_dnamta_epoch_order(const tp_dnamta_data *d, size_t batch_siz
 typedef struct tp_dnamta_splits tp_dnamta_splits;
 /* Open a journeys folder (train/val/test.parquet, or all.parquet which is then split by user hash
  * 80/10/10 with split_seed) and mapper.json (the vocabulary; else the train split's campaigns).
- * Loads train and val with the given control columns (statistics fitted on train). */
+ * Loads train and val with the given control columns (statistics fitted on train). T = 0 takes
+ * the journeys' layout width (campaign_nm_at_index_0 .. L-1). */
 TP_API tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *controls, size_t n_controls,
                                        uint64_t split_seed, tp_dnamta_splits **out);
 TP_API void tp_dnamta_splits_free(tp_dnamta_splits *s);
@@ -177,6 +178,21 @@ TP_API tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts
 /* Probabilities (n) and attention (n, T) (may be NULL) for d, in batches, without dropout. */
 TP_API tp_status tp_dnamta_model_run(tp_dnamta_model *m, const tp_dnamta_data *d, int threads, double *prob,
                                      float *attention);
+
+/* MODEL.metrics.json: hyperparameters, test metrics, per-epoch curves with timings, search
+ * trials, and the test ROC and PR curves (at most 200 points each) for the report. */
+TP_API tp_status tp_dnamta_train_metrics_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r,
+                                               const char *path);
+
+/* The whole of job 3: open journeys_dir, train, save the model to model_path and write
+ * model_path.metrics.json. res (may be NULL) receives the result. */
+TP_API tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model_path, const char *const *controls,
+                                     size_t n_controls, const tp_dnamta_train_opts *o, tp_dnamta_train_result *res);
+/* The whole of job 4: load the model, predict journeys (file or folder), write scores_path
+ * (attention_score.parquet) and, when credit_dir is not NULL, credit_dir/attention.parquet and
+ * credit_dir/attention_touches.parquet. *n_journeys (may be NULL) receives the count. */
+TP_API tp_status tp_dnamta_predict_job(const char *model_path, const char *journeys, const char *scores_path,
+                                       const char *credit_dir, int threads, size_t *n_journeys);
 
 // ---- model file ----
 

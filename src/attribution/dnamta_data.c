@@ -535,6 +535,18 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
         if ((rc = tp_frame_take(fall, rows[1], cnt[1], &fval)) != TP_OK) goto done;
         if ((rc = tp_frame_take(fall, rows[2], cnt[2], &s->test_frame)) != TP_OK) goto done;
     }
+    if (s->T == 0) { // the layout width of the journeys
+        char name[64];
+        for (;;) {
+            snprintf(name, sizeof name, "campaign_nm_at_index_%zu", s->T);
+            if (!tp_frame_find(ftrain, name)) break;
+            s->T++;
+        }
+        if (s->T == 0) {
+            rc = tp_fail(TP_ERR_NOTFOUND, "'%s': no column 'campaign_nm_at_index_0' (not a journeys folder?)", dir);
+            goto done;
+        }
+    }
     snprintf(p, pl, "%s/mapper.json", dir);
     if (is_file(p)) {
         if ((rc = read_vocab(p, s)) != TP_OK) goto done;
