@@ -194,6 +194,10 @@ TP_API tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model
 TP_API tp_status tp_dnamta_predict_job(const char *model_path, const char *journeys, const char *scores_path,
                                        const char *credit_dir, int threads, size_t *n_journeys);
 
+/* The model's HTML report section (<section id="model">: test metrics, settings, training curves,
+ * test ROC and PR curves as inline SVG) from a MODEL.metrics.json; *html is tp_malloc'd. */
+TP_API tp_status tp_dnamta_report_section(const char *metrics_path, char **html);
+
 // ---- model file ----
 
 #define TP_DNAMTA_FILE_VERSION 1
