@@ -14,7 +14,8 @@ static const char USAGE[] =
     "\n"
     "  --config FILE   the pipeline (keys: input, output, journey_max_len, split, seed,\n"
     "                  lookback_days, methods, half_life_days, markov_order, per_touch, truth,\n"
-    "                  title, simulate {users, campaigns, days, seed}); see examples/pipeline.yaml\n"
+    "                  title, simulate {users, campaigns, days, seed}); see "
+    "examples/pipeline.yaml\n"
     "  --resume        skip the steps that finished before and whose inputs and settings are\n"
     "                  unchanged (state in OUTPUT/_pipeline/state.json)\n";
 
@@ -24,7 +25,9 @@ static void on_event(void *ud, const char *step, size_t i, size_t n, tp_step_sta
     if (cli_quiet && st != TP_STEP_FAILED) return;
     switch (st) {
     case TP_STEP_PENDING: fprintf(stderr, "[%zu/%zu] %s ...\n", i + 1, n, step); break;
-    case TP_STEP_RAN: fprintf(stderr, "[%zu/%zu] %s done (%.1f s)\n", i + 1, n, step, seconds); break;
+    case TP_STEP_RAN:
+        fprintf(stderr, "[%zu/%zu] %s done (%.1f s)\n", i + 1, n, step, seconds);
+        break;
     case TP_STEP_SKIPPED:
         fprintf(stderr, "[%zu/%zu] %s skipped (unchanged since the last run)\n", i + 1, n, step);
         break;
@@ -68,8 +71,10 @@ int cmd_pipeline(int argc, char **argv) {
             for (size_t i = 0; i < res.n_eval; i++) {
                 const tp_pipeline_eval_row *e = &res.eval[i];
                 char rho[32];
-                if (isnan(e->spearman)) snprintf(rho, sizeof rho, "-");
-                else snprintf(rho, sizeof rho, "%.3f", e->spearman);
+                if (isnan(e->spearman))
+                    snprintf(rho, sizeof rho, "-");
+                else
+                    snprintf(rho, sizeof rho, "%.3f", e->spearman);
                 printf("%-4zu %-12s %10.4f %10s  %s\n", i + 1, e->method, e->tvd, rho,
                        e->worst_campaign);
             }

@@ -30,10 +30,14 @@ static const char USAGE[] =
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
-        {"journeys", required_argument, NULL, 'j'}, {"credit", required_argument, NULL, 'c'},
-        {"out", required_argument, NULL, 'o'},      {"truth", required_argument, NULL, 't'},
-        {"attention", required_argument, NULL, 'a'}, {"attention-from", required_argument, NULL, 'm'},
-        {"title", required_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+        {"journeys", required_argument, NULL, 'j'},
+        {"credit", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},
+        {"truth", required_argument, NULL, 't'},
+        {"attention", required_argument, NULL, 'a'},
+        {"attention-from", required_argument, NULL, 'm'},
+        {"title", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         {"model-metrics", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
@@ -102,10 +106,19 @@ int cmd_report(int argc, char **argv) {
         goto done;
     }
     if (!cli_quiet) {
-        if (res.tvd) {
-            printf("%-16s %10s\n", "method", "error(TVD)");
-            for (size_t i = 0; i < res.n_methods; i++)
-                printf("%-16s %10.4f\n", res.methods[i], res.tvd[i]);
+        if (res.tvd) { /* best first */
+            size_t order[64], n = res.n_methods < 64 ? res.n_methods : 64;
+            for (size_t i = 0; i < n; i++) {
+                size_t k = i;
+                while (k > 0 && res.tvd[order[k - 1]] > res.tvd[i]) {
+                    order[k] = order[k - 1];
+                    k--;
+                }
+                order[k] = i;
+            }
+            printf("%-4s %-16s %10s\n", "rank", "method", "error(TVD)");
+            for (size_t i = 0; i < n; i++)
+                printf("%-4zu %-16s %10.4f\n", i + 1, res.methods[order[i]], res.tvd[order[i]]);
         } else {
             printf("methods:");
             for (size_t i = 0; i < res.n_methods; i++) printf(" %s", res.methods[i]);

@@ -3,9 +3,11 @@
 #  1. a full run: every step done, every output present, state.json records them;
 #  2. the same config with --resume: every step skipped, no output rewritten;
 #  3. a changed attribution setting with --resume: simulate and journeys skipped, the rest re-run;
+#     per_touch switched off and on again leaves no stale per-touch credit or attention table;
 #  4. a broken step (an invalid method): exit 1, the error names the step and the method, the
 #     outputs of earlier steps are untouched and the state records the failure;
-#  5. an unknown config key: exit 1, the error names the key and its line.
+#  5. a second run on a locked output folder is refused;
+#  6. an unknown config key: exit 1, the error names the key and its line.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -67,6 +69,15 @@ grep -q 'simulate skipped' "$tmp/run3.err" && grep -q 'journeys skipped' "$tmp/r
 grep -q 'attribute done' "$tmp/run3.err" && grep -q 'report done' "$tmp/run3.err" || fail "late steps did not re-run"
 [ "$(mtime "$out/journeys/train.parquet")" = "$before_train" ] || fail "journeys rewritten"
 
+# 3b. per-touch credit switched off: no stale per-touch files or attention table are left behind
+sed 's/^half_life_days: 7/per_touch: false/' "$tmp/p.yaml" > "$tmp/p4.yaml"
+"$bin" pipeline --config "$tmp/p4.yaml" --resume > /dev/null 2> "$tmp/run4.err" || { cat "$tmp/run4.err"; fail "per_touch: false failed"; }
+[ -z "$(ls "$out/attribution" | grep _touches.parquet || true)" ] || fail "stale per-touch credit left"
+test ! -e "$out/report/campaign_attention.parquet" || fail "stale campaign_attention.parquet left"
+test -s "$out/report/report.html" || fail "no report without per-touch credit"
+"$bin" pipeline --config "$tmp/p3.yaml" --resume > /dev/null 2> "$tmp/run5.err" || { cat "$tmp/run5.err"; fail "back to per_touch failed"; }
+test -s "$out/report/campaign_attention.parquet" || fail "campaign_attention.parquet not rebuilt"
+
 # 4. a broken step
 sed 's/^methods: .*/methods: [last, no-such-method]/' "$tmp/p3.yaml" > "$tmp/bad.yaml"
 before_train=$(mtime "$out/journeys/train.parquet")
@@ -83,6 +94,16 @@ grep -q "no-such-method" "$tmp/bad.err" || fail "error does not say why"
 test -s "$out/report/report.html" || fail "earlier report removed"
 [ "$(status_of attribute)" = failed ] || fail "state does not record the failure"
 [ "$(status_of journeys)" = done ] || fail "state lost the earlier steps"
+
+# 4b. one run per output folder: a held lock refuses a second run, and leaves the state alone
+cp "$out/_pipeline/state.json" "$tmp/state.before"
+set +e
+flock "$out/_pipeline/lock" "$bin" pipeline --config "$tmp/p3.yaml" --resume > /dev/null 2> "$tmp/lock.err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "a locked output folder exited $rc"
+grep -q "another pipeline is running" "$tmp/lock.err" || { cat "$tmp/lock.err"; fail "lock error unclear"; }
+cmp -s "$tmp/state.before" "$out/_pipeline/state.json" || fail "a refused run changed the state"
 
 # 5. unknown key, with its line
 printf 'output: %s\ninput: x.parquet\nmetods: [last]\n' "$out" > "$tmp/typo.yaml"

@@ -51,13 +51,13 @@ sed -e '/http-equiv="Content-Security-Policy"/s/<meta http-equiv="Content-Securi
     -e 's|</body>|<script>\
 const bars=[...document.querySelectorAll("svg.credit rect.bar")];\
 const w=bars.map(b=>b.getBBox().width), sh=bars.map(b=>+b.dataset.share);\
-const big=sh.indexOf(Math.max(...sh)), scale=w[big]/sh[big];\
+const mag=sh.map(Math.abs), big=mag.indexOf(Math.max(...mag)), scale=w[big]/mag[big];\
 let zero=0, off=0;\
-bars.forEach((b,i)=>{ if(sh[i]>0\&\&!(w[i]>0)) zero++; if(sh[i]>0.005\&\&Math.abs(w[i]-sh[i]*scale)>1) off++; });\
+bars.forEach((b,i)=>{ if(mag[i]>0\&\&!(w[i]>0)) zero++; if(mag[i]>0.005\&\&Math.abs(w[i]-mag[i]*scale)>1) off++; });\
 const svgs=[...document.querySelectorAll("svg.chart")].map(s=>{const r=s.getBoundingClientRect(); return Math.round(r.width)+"x"+Math.round(r.height);});\
 const hb=[...document.querySelectorAll("svg.lengths rect.hbar")].filter(b=>b.getBBox().height>0).length;\
 const pts=[...document.querySelectorAll("svg.rate circle.pt")].filter(c=>c.getBBox().width>0).length;\
-document.title="PROBE bars="+bars.length+" positive="+sh.filter(s=>s>0).length+" drawn="+w.filter(x=>x>0).length+" zero="+zero+" off="+off+" hbars="+hb+" points="+pts+" svgs="+svgs.join(",")+" END";\
+document.title="PROBE bars="+bars.length+" positive="+mag.filter(s=>s>0).length+" drawn="+w.filter(x=>x>0).length+" zero="+zero+" off="+off+" hbars="+hb+" points="+pts+" svgs="+svgs.join(",")+" END";\
 </script></body>|' "$html" > "$tmp/probe.html"
 run_chrome --dump-dom "file://$tmp/probe.html" > "$tmp/dom.html"
 probe=$(grep -o 'PROBE [^<]* END' "$tmp/dom.html" | head -n 1)

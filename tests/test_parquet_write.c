@@ -236,12 +236,93 @@ static tp_frame *types_frame(size_t n, uint64_t seed) {
     return f;
 }
 
-// Write f with opts as <name>.parquet and its expectation; check the file's shape.
+// ---- round trip through our own reader ----
+
+// Rows [0, n) of want against rows [off, off + n) of got, value by value (floats by bit pattern,
+// any NaN equal; timestamps in seconds come back as milliseconds). Returns mismatches.
+static size_t compare_column(const tp_column *want, const tp_column *got, size_t off, const char *file) {
+    size_t bad = 0, n = tp_column_len(want);
+    tp_dtype t = tp_column_type(want);
+    int64_t scale = 1;
+    if (t == TP_DTYPE_TIMESTAMP) {
+        tp_time_unit wu = tp_column_unit(want), gu = tp_column_unit(got);
+        if (wu == TP_UNIT_SECONDS) scale = 1000, wu = TP_UNIT_MILLIS;
+        if (wu != gu) {
+            tp_test_fail(__FILE__, __LINE__, "%s: column '%s' unit %d read back as %d", file,
+                         tp_column_name(want), (int)wu, (int)gu);
+            return 1;
+        }
+    }
+    for (size_t r = 0; r < n && bad < 5; r++) {
+        size_t g = off + r;
+        bool wn = tp_column_is_null(want, r), gn = tp_column_is_null(got, g);
+        bool same = wn == gn;
+        if (same && !wn) {
+            switch (t) {
+            case TP_DTYPE_F32: {
+                float a = TP_CCOL(want, float)[r], b = TP_CCOL(got, float)[g];
+                same = (isnan(a) && isnan(b)) || memcmp(&a, &b, 4) == 0;
+                break;
+            }
+            case TP_DTYPE_F64: {
+                double a = TP_CCOL(want, double)[r], b = TP_CCOL(got, double)[g];
+                same = (isnan(a) && isnan(b)) || memcmp(&a, &b, 8) == 0;
+                break;
+            }
+            case TP_DTYPE_STR:
+            case TP_DTYPE_BYTES: {
+                size_t la, lb;
+                const char *a = tp_column_get_str(want, r, &la), *b = tp_column_get_str(got, g, &lb);
+                same = la == lb && memcmp(a, b, la) == 0;
+                break;
+            }
+            default:
+                same = tp_column_get_i64(want, r) * scale == tp_column_get_i64(got, g);
+            }
+        }
+        if (!same) {
+            tp_test_fail(__FILE__, __LINE__, "%s: column '%s' row %zu differs after reading back",
+                         file, tp_column_name(want), g);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+// Read path back with tp_pq_read_file and compare with the frames written, in order.
+static void check_roundtrip(const char *path, const tp_frame *const *parts, size_t n_parts) {
+    tp_frame *got = NULL;
+    CHECK_OK(tp_pq_read_file(path, NULL, 0, &got));
+    if (!got) return;
+    size_t rows = 0;
+    for (size_t k = 0; k < n_parts; k++) rows += tp_frame_n_rows(parts[k]);
+    CHECK(tp_frame_n_rows(got) == rows);
+    CHECK(tp_frame_n_cols(got) == tp_frame_n_cols(parts[0]));
+    if (tp_frame_n_rows(got) != rows || tp_frame_n_cols(got) != tp_frame_n_cols(parts[0])) {
+        tp_frame_free(got);
+        return;
+    }
+    for (size_t i = 0; i < tp_frame_n_cols(got); i++) {
+        const tp_column *g = tp_frame_col(got, i), *w0 = tp_frame_col(parts[0], i);
+        CHECK_STR(tp_column_name(g), tp_column_name(w0));
+        CHECK(tp_column_type(g) == tp_column_type(w0));
+        if (tp_column_type(g) != tp_column_type(w0)) continue;
+        size_t off = 0;
+        for (size_t k = 0; k < n_parts; k++) {
+            compare_column(tp_frame_col(parts[k], i), g, off, path);
+            off += tp_frame_n_rows(parts[k]);
+        }
+    }
+    tp_frame_free(got);
+}
+
+// Write f with opts as <name>.parquet and its expectation; check the file's shape and read it back.
 static void write_case(const char *name, const tp_frame *f, const tp_pq_write_opts *o) {
     const char *p = out_path(name, ".parquet");
     CHECK_OK(tp_pq_write_file(f, p, o));
     check_file_shape(p);
     write_expected(name, f, true);
+    check_roundtrip(p, &f, 1);
 }
 
 // ---- tests ----
@@ -292,7 +373,8 @@ static void test_page_bytes(void) {
         'P', 'A', 'R', '1',
         0x15, 0x00,                   /* type DATA_PAGE */
         0x15, 0x1c, 0x15, 0x1c,       /* uncompressed = compressed = 14 bytes */
-        0x2c,                         /* field 5: DataPageHeader */
+        0x15, 0xac, 0xb1, 0xd7, 0xf6, 0x09, /* crc 0x4f6aec56 (zlib.crc32 of the 14 bytes below) */
+        0x1c,                         /* field 5 (delta 1): DataPageHeader */
         0x15, 0x06, 0x15, 0x00,       /* 3 values, PLAIN */
         0x15, 0x06, 0x15, 0x06, 0x00, /* levels RLE, RLE */
         0x00,
@@ -302,6 +384,18 @@ static void test_page_bytes(void) {
     };
     CHECK(b && n > sizeof want);
     if (b && n > sizeof want) CHECK(memcmp(b, want, sizeof want) == 0);
+    // our reader verifies the CRC: a flipped value byte is refused, not misread
+    tp_frame *got = NULL;
+    CHECK_OK(tp_pq_read_file(p, NULL, 0, &got));
+    tp_frame_free(got);
+    got = NULL;
+    if (b && n > sizeof want) {
+        b[sizeof want - 4] ^= 0x01; /* 3 -> 2 */
+        CHECK_OK(tp_atomic_write(p, b, n));
+        CHECK_STATUS(tp_pq_read_file(p, NULL, 0, &got), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "CRC") != NULL);
+        tp_frame_free(got);
+    }
     free(b);
     tp_frame_free(f);
 }
@@ -368,6 +462,8 @@ static void test_streaming(void) {
     tp_strdict *shared = NULL;
     CHECK_OK(tp_strdict_new(&shared));
     const size_t sizes[] = {333, 2500, 1, 999, 1000, 0, 4167, 7};
+    enum { n_parts = sizeof sizes / sizeof *sizes };
+    tp_frame *parts[n_parts];
     int64_t row = 0;
     for (size_t bi = 0; bi < sizeof sizes / sizeof *sizes; bi++) {
         tp_frame *f = NULL;
@@ -389,11 +485,25 @@ static void test_streaming(void) {
         add(f, v);
         CHECK_OK(tp_pq_writer_write(w, f));
         write_expected("stream", f, bi == 0);
-        tp_frame_free(f);
+        parts[bi] = f;
     }
     CHECK(row == 9007);
     CHECK_OK(tp_pq_writer_close(w));
     check_file_shape(out_path("stream", ".parquet"));
+    check_roundtrip(out_path("stream", ".parquet"), (const tp_frame *const *)parts, n_parts);
+    // the reader sees the row groups as written: 1000 rows each, then the 7-row tail
+    tp_pq_reader *r = NULL;
+    CHECK_OK(tp_pq_open(out_path("stream", ".parquet"), &r));
+    if (r) {
+        CHECK(tp_pq_n_rows(r) == 9007);
+        CHECK(tp_pq_n_row_groups(r) == 10);
+        tp_frame *last = NULL;
+        CHECK_OK(tp_pq_read_row_group(r, 9, &last));
+        CHECK(last && tp_frame_n_rows(last) == 7);
+        tp_frame_free(last);
+        tp_pq_close(r);
+    }
+    for (size_t k = 0; k < n_parts; k++) tp_frame_free(parts[k]);
     tp_strdict_unref(shared);
 }
 
@@ -473,6 +583,54 @@ static void test_patterns(void) {
     o.page_version = 2;
     o.codec = TP_CODEC_SNAPPY;
     write_case("patterns_v2", f, &o);
+    tp_frame_free(f);
+}
+
+// row_group_rows = SIZE_MAX means one row group for everything (buffers grow with the data).
+static void test_one_rowgroup(void) {
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = SIZE_MAX;
+    tp_pq_writer *w = NULL;
+    const char *p = tp_test_path("one_rg.parquet");
+    CHECK_OK(tp_pq_writer_open(p, &o, &w));
+    if (!w) return;
+    tp_frame *parts[3];
+    for (int k = 0; k < 3; k++) {
+        parts[k] = types_frame(1000 + 500 * (size_t)k, 10 + (uint64_t)k);
+        CHECK_OK(tp_pq_writer_write(w, parts[k]));
+    }
+    CHECK_OK(tp_pq_writer_close(w));
+    check_roundtrip(p, (const tp_frame *const *)parts, 3);
+    tp_pq_reader *r = NULL;
+    CHECK_OK(tp_pq_open(p, &r));
+    CHECK(r && tp_pq_n_row_groups(r) == 1 && tp_pq_n_rows(r) == 4500);
+    tp_pq_close(r);
+    for (int k = 0; k < 3; k++) tp_frame_free(parts[k]);
+}
+
+// Columns are encoded in parallel: the bytes must not depend on the thread count.
+static void test_threads_identical(void) {
+    tp_frame *f = types_frame(5000, 21);
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = 1500;
+    o.page_bytes = 4096;
+    int saved = tp_threads_default();
+    const char *names[] = {"thr1.parquet", "thr2.parquet", "thr5.parquet"};
+    const int counts[] = {1, 2, 5};
+    unsigned char *bytes[3] = {0};
+    size_t lens[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        tp_threads_set_default(counts[k]);
+        CHECK_OK(tp_pq_write_file(f, tp_test_path(names[k]), &o));
+        bytes[k] = read_all(tp_test_path(names[k]), &lens[k]);
+    }
+    tp_threads_set_default(saved);
+    for (int k = 1; k < 3; k++)
+        CHECK(bytes[0] && bytes[k] && lens[k] == lens[0] && memcmp(bytes[0], bytes[k], lens[0]) == 0);
+    check_roundtrip(tp_test_path("thr2.parquet"), (const tp_frame *const *)&f, 1);
+    for (int k = 0; k < 3; k++) free(bytes[k]);
     tp_frame_free(f);
 }
 
@@ -556,6 +714,54 @@ static void test_atomic(void) {
     tp_frame_free(h);
 }
 
+// Every allocation of a write fails in turn: each attempt returns TP_ERR_NOMEM (never crashes or
+// leaks, which ASan checks) and leaves the existing destination as it was, until one succeeds.
+static void test_alloc_failures(void) {
+    const char *p = tp_test_path("oom.parquet");
+    CHECK_OK(tp_atomic_write(p, "original", 8));
+    tp_frame *parts[2] = {types_frame(300, 7), types_frame(40, 8)};
+    tp_pq_write_opts o;
+    tp_pq_write_opts_default(&o);
+    o.row_group_rows = 128;
+    const char *meta[] = {"k", "v", NULL};
+    o.metadata = meta;
+    long n;
+    int failures = 0;
+    for (n = 1; n < 100000; n++) {
+        tp_alloc_fail_after(n);
+        tp_pq_writer *w = NULL;
+        tp_status rc = tp_pq_writer_open(p, &o, &w);
+        if (rc == TP_OK) rc = tp_pq_writer_write(w, parts[0]);
+        if (rc == TP_OK) rc = tp_pq_writer_write(w, parts[1]);
+        if (rc == TP_OK) {
+            rc = tp_pq_writer_close(w);
+        } else if (w) {
+            tp_pq_writer_abort(w);
+        }
+        tp_alloc_fail_after(0);
+        if (rc == TP_OK) break;
+        failures++;
+        if (rc != TP_ERR_NOMEM) {
+            CHECK_STATUS(rc, TP_ERR_NOMEM);
+            break;
+        }
+        size_t len = 0;
+        unsigned char *b = read_all(p, &len);
+        bool same = b && len == 8 && memcmp(b, "original", 8) == 0;
+        free(b);
+        if (!same) {
+            CHECK(same);
+            fprintf(stderr, "  allocation %ld failed: %s\n", n, tp_last_error());
+            break;
+        }
+    }
+    CHECK(failures > 50); /* the loop really went through many allocation sites */
+    CHECK(count_tmp_files(tp_test_tmpdir(), "oom.parquet") == 0);
+    check_roundtrip(p, (const tp_frame *const *)parts, 2);
+    tp_frame_free(parts[0]);
+    tp_frame_free(parts[1]);
+}
+
 static void test_seconds_overflow(void) {
     tp_frame *f = NULL;
     CHECK_OK(tp_frame_new(&f));
@@ -579,7 +785,10 @@ void suite_parquet_write(void) {
     test_streaming();
     test_patterns();
     test_no_columns();
+    test_one_rowgroup();
+    test_threads_identical();
     test_dict_fallback();
     test_atomic();
     test_seconds_overflow();
+    test_alloc_failures();
 }

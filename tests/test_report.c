@@ -1,7 +1,7 @@
 /* test_report.c: job 5 on hand-made frames. The campaign attention join and aggregation on a case
  * computed by hand (padding excluded, attention weighted by conversions, unjoined journeys left
- * out of the averages), the error paths of the join, TVD and the truth file, HTML escaping, and
- * the credit chart having exactly one bar per campaign x series. */
+ * out of the averages), the error paths of the join, HTML escaping, the credit chart having
+ * exactly one bar per campaign x series, and the whole job through Parquet files. */
 #include "test.h"
 #include "touchpoint/io.h"
 #include "touchpoint/report.h"
@@ -57,8 +57,10 @@ static tp_column *col_f64(const char *name, const double *v, size_t n) {
     tp_column *c = NULL;
     if (tp_column_new(name, TP_DTYPE_F64, n, &c) != TP_OK) return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (isnan(v[i])) tp_column_push_null(c);
-        else tp_column_push_f64(c, v[i]);
+        if (isnan(v[i]))
+            tp_column_push_null(c);
+        else
+            tp_column_push_f64(c, v[i]);
     }
     return c;
 }
@@ -256,54 +258,6 @@ static void test_touches_join(void) {
     tp_journeys_free(j);
 }
 
-// ---- truth and TVD ----
-
-static void test_truth_tvd(void) {
-    const char *path = tp_test_path("truth.json");
-    FILE *fp = fopen(path, "w");
-    fputs("{\"seed\": 7, \"users\": 100, \"impressions\": 500, \"conversions\": 12,\n"
-          " \"campaigns\": [{\"name\": \"a\", \"role\": \"x\", \"true_share\": 0.6,"
-          " \"incremental_conversions\": 6},\n"
-          "  {\"name\": \"b\", \"true_share\": 0.2, \"incremental_conversions\": 2},\n"
-          "  {\"name\": \"d\", \"true_share\": 0.2}]}\n",
-          fp);
-    fclose(fp);
-    tp_report_truth *t = NULL;
-    CHECK_OK(tp_report_truth_read(path, &t));
-    if (!t) return;
-    CHECK(t->n == 3 && t->seed == 7 && t->users == 100 && t->conversions == 12);
-    CHECK_STR(t->campaign[2], "d");
-    CHECK_CLOSE(t->incremental[0], 6, 0);
-    /* credit a .5 b .3 c .2 vs truth a .6 b .2 d .2: (.1 + .1 + .2 + .2) / 2 = .3 */
-    const char *camp[3] = {"a", "b", "c"};
-    double share[3] = {0.5, 0.3, 0.2};
-    tp_frame *f = credit_frame(camp, share, 3);
-    double tvd = -1;
-    CHECK_OK(tp_report_tvd(f, t, &tvd));
-    CHECK_CLOSE(tvd, 0.3, 1e-12);
-    tp_frame_free(f);
-    double exact[3] = {0.6, 0.2, 0.2};
-    const char *camp2[3] = {"d", "a", "b"};
-    double share2[3] = {0.2, 0.6, 0.2};
-    (void)exact;
-    f = credit_frame(camp2, share2, 3);
-    CHECK_OK(tp_report_tvd(f, t, &tvd));
-    CHECK_CLOSE(tvd, 0.0, 1e-12);
-    tp_frame_free(f);
-    tp_report_truth_free(t);
-
-    fp = fopen(path, "w");
-    fputs("{\"campaigns\": [{\"name\": 3}]}", fp);
-    fclose(fp);
-    CHECK_STATUS(tp_report_truth_read(path, &t), TP_ERR_FORMAT);
-    fp = fopen(path, "w");
-    fputs("{\"campaigns\": [\n", fp);
-    fclose(fp);
-    CHECK_STATUS(tp_report_truth_read(path, &t), TP_ERR_FORMAT);
-    CHECK(strstr(tp_last_error(), "truth.json") != NULL);
-    CHECK_STATUS(tp_report_truth_read(tp_test_path("no-such.json"), &t), TP_ERR_IO);
-}
-
 // ---- HTML ----
 
 static void test_escape(void) {
@@ -323,7 +277,8 @@ static void test_html(void) {
     const char *evil = "<script>alert('x')</script>";
     const char *camp[3] = {"a", evil, "c & d"};
     double s1[3] = {0.5, 0.3, 0.2}, s2[3] = {0.1, 0.0, 0.9};
-    tp_frame *f1 = credit_frame(camp, s1, 3), *f2 = credit_frame(camp, s2, 2); /* m2 lacks "c & d" */
+    tp_frame *f1 = credit_frame(camp, s1, 3),
+             *f2 = credit_frame(camp, s2, 2); /* m2 lacks "c & d" */
     tp_report_series series[2] = {{"last", f1}, {"m\"2<", f2}};
     tp_report_html_input in = {
         .title = "Report <b>&",
@@ -342,8 +297,9 @@ static void test_html(void) {
         CHECK(strstr(html, "/data/j&lt;1&gt;") != NULL);
         CHECK(strstr(html, "m&quot;2&lt;") != NULL);
         CHECK(strstr(html, "c &amp; d") != NULL);
-        CHECK(strstr(html, "http://") == NULL || count_sub(html, "http://") ==
-              count_sub(html, "xmlns=\"http://www.w3.org/2000/svg\"")); /* no links out */
+        CHECK(strstr(html, "http://") == NULL ||
+              count_sub(html, "http://") ==
+                  count_sub(html, "xmlns=\"http://www.w3.org/2000/svg\"")); /* no links out */
         /* one bar per campaign x method: 3 x 2, even where a method has no row for a campaign */
         CHECK(count_sub(html, "class=\"bar\"") == 6);
         CHECK(count_sub(html, "data-series=\"last\"") == 3);
@@ -354,20 +310,26 @@ static void test_html(void) {
         CHECK(count_sub(html, "class=\"pt\"") == 3);
         /* summary: 4 journeys, 3 conversions, 75.0% */
         CHECK(strstr(html, ">75.0%<") != NULL);
-        /* journey 10 was cut at L = 3 */
+        /* journey 10 was cut at L = 3: a vertical dashed line after the third bin */
         CHECK(strstr(html, "last 3 touches") != NULL);
+        const char *cut = strstr(html, "stroke-dasharray");
+        while (cut && cut > html && strncmp(cut, "<line", 5) != 0) cut--;
+        double x1 = -1, x2 = -2, y1 = 0, y2 = 0;
+        CHECK(cut && sscanf(cut, "<line x1=\"%lf\" x2=\"%lf\" y1=\"%lf\" y2=\"%lf\"", &x1, &x2, &y1,
+                            &y2) == 4);
+        CHECK(x1 == x2 && y2 > y1);
         CHECK(strstr(html, "accuracy") == NULL); /* no truth, no error table */
     }
     tp_free(html);
     html = NULL;
 
     /* with the truth: its own series (3 more bars) and the error table, best first */
-    tp_report_truth t = {0};
+    tp_truth t = {0};
     char *tc[3] = {"a", (char *)evil, "c & d"};
     double ts[3] = {0.45, 0.35, 0.2}, ti[3] = {45, 35, 20};
     t.n = 3;
-    t.campaign = tc;
-    t.share = ts;
+    t.names = tc;
+    t.true_share = ts;
     t.incremental = ti;
     in.truth = &t;
     /* a big attention table to check number formatting */
@@ -440,11 +402,211 @@ static void test_html_many_campaigns(void) {
     tp_journeys_free(j);
 }
 
+/* No journeys and no credit: still a valid page, no division by zero. */
+static void test_html_empty(void) {
+    tp_journeys *j = NULL;
+    CHECK_OK(tp_journeys_alloc(0, 0, 0, false, &j));
+    if (!j) return;
+    tp_report_html_input in = {.journeys = j};
+    char *html = NULL;
+    CHECK_OK(tp_report_html_render(&in, &html));
+    if (html) {
+        CHECK(strstr(html, "No credit tables") != NULL);
+        /* no NaN or infinity printed as text or into an attribute */
+        const char *bad[] = {">nan", ">-nan", "nan%", ">inf", "\"nan\"", "\"-nan\"", "\"inf\""};
+        for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) CHECK(strstr(html, bad[k]) == NULL);
+        CHECK(strstr(html, "</html>") != NULL);
+    }
+    tp_free(html);
+    tp_journeys_free(j);
+}
+
+// ---- the whole job through files ----
+
+/* The fixture journeys in the wide Parquet layout (what `touchpoint journeys` writes). */
+static tp_status write_journeys(const tp_journeys *j, const char *path) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    tp_status rc = tp_frame_new(&f);
+    char name[64];
+    if (rc != TP_OK) return rc;
+    tp_frame_add_take(f, col_i64("journey_id", j->journey_id, j->n));
+    tp_frame_add_take(f, col_i64("uid", j->uid, j->n));
+    tp_column_new("conversion_status", TP_DTYPE_BOOL, j->n, &c);
+    for (size_t i = 0; i < j->n; i++) tp_column_push_bool(c, j->converted[i]);
+    tp_frame_add_take(f, c);
+    tp_frame_add_take(f, col_i32("journey_length", j->length, j->n));
+    for (size_t p = 0; p < j->max_len; p++) {
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        tp_column_new(name, TP_DTYPE_STR, j->n, &c);
+        for (size_t i = 0; i < j->n; i++) {
+            uint64_t t = j->off[i] + p;
+            if (t < j->off[i + 1]) {
+                const char *s = j->campaigns[j->campaign[t]];
+                tp_column_push_str(c, s, strlen(s));
+            } else {
+                tp_column_push_null(c);
+            }
+        }
+        tp_frame_add_take(f, c);
+    }
+    for (size_t p = 0; p < j->max_len; p++) {
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        tp_column_new(name, TP_DTYPE_I64, j->n, &c);
+        for (size_t i = 0; i < j->n; i++) {
+            uint64_t t = j->off[i] + p;
+            if (t < j->off[i + 1])
+                tp_column_push_i64(c, j->seconds_to_end[t]);
+            else
+                tp_column_push_null(c);
+        }
+        tp_frame_add_take(f, c);
+    }
+    rc = tp_table_write(f, path, NULL);
+    tp_frame_free(f);
+    return rc;
+}
+
+static void write_text(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    if (!fp) return;
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_run(void) {
+    tp_journeys *j = make_journeys();
+    char jdir[512], cdir[512], edir[512], out[512], scores[512], truth[512], p[600];
+    snprintf(jdir, sizeof jdir, "%s", tp_test_path("run_journeys"));
+    snprintf(cdir, sizeof cdir, "%s", tp_test_path("run_credit"));
+    snprintf(edir, sizeof edir, "%s", tp_test_path("run_empty"));
+    snprintf(out, sizeof out, "%s", tp_test_path("run_out"));
+    snprintf(scores, sizeof scores, "%s", tp_test_path("attention_score.parquet"));
+    snprintf(truth, sizeof truth, "%s", tp_test_path("run_truth.json"));
+    CHECK_OK(tp_mkdirs(jdir));
+    CHECK_OK(tp_mkdirs(cdir));
+    CHECK_OK(tp_mkdirs(edir));
+    snprintf(p, sizeof p, "%s/all.parquet", jdir);
+    CHECK_OK(write_journeys(j, p));
+
+    /* credit folder: last (with per-touch credit) and markov; other files are ignored */
+    const char *camp[3] = {"a", "b", "c"};
+    double last[3] = {0.5, 0.0, 0.5}, markov[3] = {0.25, 0.25, 0.5};
+    tp_frame *f = credit_frame(camp, last, 3);
+    snprintf(p, sizeof p, "%s/last.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    f = credit_frame(camp, markov, 3);
+    snprintf(p, sizeof p, "%s/markov.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    snprintf(p, sizeof p, "%s/_scratch.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    snprintf(p, sizeof p, "%s/notes.txt", cdir);
+    write_text(p, "not a credit table\n");
+    int64_t id[5] = {10, 30, 10, 20, 10};
+    int32_t idx[5] = {0, 0, 2, 1, 5};
+    const char *tc[5] = {"a", "c", "a", "c", "zzz"};
+    double credit[5] = {0.25, 1.0, 0.75, 0.0, 9.0};
+    f = touches_frame(id, idx, tc, credit, 5);
+    snprintf(p, sizeof p, "%s/last_touches.parquet", cdir);
+    CHECK_OK(tp_table_write(f, p, NULL));
+    tp_frame_free(f);
+    write_text(truth, "{\"campaigns\": [{\"name\": \"a\", \"true_share\": 0.5},"
+                      " {\"name\": \"b\", \"true_share\": 0.25},"
+                      " {\"name\": \"c\", \"true_share\": 0.25}]}");
+
+    const char *credit_dirs[1] = {cdir};
+    tp_report_opts o = {
+        .journeys = jdir, .credit = credit_dirs, .n_credit = 1, .out_dir = out, .truth = truth};
+    tp_report_result res;
+    CHECK_OK(tp_report_run(&o, &res));
+    CHECK(res.n_methods == 2);
+    if (res.n_methods == 2) {
+        CHECK_STR(res.methods[0], "last");
+        CHECK_STR(res.methods[1], "markov");
+        /* last: (0 + .25 + .25) / 2; markov: (.25 + 0 + .25) / 2 */
+        CHECK(res.tvd != NULL);
+        if (res.tvd) {
+            CHECK_CLOSE(res.tvd[0], 0.25, 1e-12);
+            CHECK_CLOSE(res.tvd[1], 0.25, 1e-12);
+        }
+    }
+    CHECK_STR(res.attention_source, "per-touch credit of method 'last'");
+    tp_frame *att = NULL;
+    if (res.attention_path) CHECK_OK(tp_table_read(res.attention_path, NULL, 0, &att));
+    CHECK(att && tp_frame_n_rows(att) == 3 && tp_frame_n_cols(att) == 4);
+    if (att) {
+        CHECK_CLOSE(att_get(att, "a", "total_attention"), 1.0, 1e-12);
+        CHECK_CLOSE(att_get(att, "a", "average_attention"), 0.5, 1e-12);
+        CHECK_CLOSE(att_get(att, "c", "attributed_conversions"), 1.0, 1e-12);
+    }
+    tp_frame_free(att);
+    att = NULL;
+    FILE *fp = res.html_path ? fopen(res.html_path, "rb") : NULL;
+    CHECK(fp != NULL);
+    if (fp) {
+        static char html[1 << 20];
+        size_t n = fread(html, 1, sizeof html - 1, fp);
+        html[n] = 0;
+        fclose(fp);
+        CHECK(count_sub(html, "class=\"bar\"") == 9); /* (truth + 2 methods) x 3 campaigns */
+        CHECK(strstr(html, "_scratch") == NULL);
+    }
+    tp_report_result_clear(&res);
+
+    /* the model's attention scores: their own series, and the attention table from them */
+    int64_t sid[3] = {20, 10, 30};
+    double a0[3] = {0.6, 0.5, 1.0}, a1[3] = {0.4, 0.2, 0.7}, a2[3] = {0.9, 0.3, NAN};
+    tp_frame_new(&f);
+    tp_frame_add_take(f, col_i64("journey_id", sid, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_0", a0, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_1", a1, 3));
+    tp_frame_add_take(f, col_f64("attention_at_index_2", a2, 3));
+    CHECK_OK(tp_table_write(f, scores, NULL));
+    tp_frame_free(f);
+    o.attention = scores;
+    o.truth = NULL;
+    CHECK_OK(tp_report_run(&o, &res));
+    CHECK(res.n_methods == 3 && res.tvd == NULL);
+    if (res.n_methods == 3) CHECK_STR(res.methods[2], "attention");
+    CHECK_STR(res.attention_source, "attention scores");
+    if (res.attention_path) CHECK_OK(tp_table_read(res.attention_path, NULL, 0, &att));
+    if (att) {
+        CHECK_CLOSE(att_get(att, "c", "total_attention"), 1.4, 1e-12);
+        CHECK_CLOSE(att_get(att, "b", "attributed_conversions"), 0.2, 1e-12);
+    }
+    tp_frame_free(att);
+    tp_report_result_clear(&res);
+
+    /* errors: a method without per-touch credit, both sources, no credit at all, a method twice */
+    o.attention = NULL;
+    o.attention_method = "markov";
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "markov_touches.parquet") != NULL);
+    o.attention = scores;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    o.attention = NULL;
+    o.attention_method = NULL;
+    const char *empty[1] = {edir};
+    o.credit = empty;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "run_empty") != NULL);
+    snprintf(p, sizeof p, "%s/last.parquet", cdir);
+    const char *twice[2] = {cdir, p};
+    o.credit = twice;
+    o.n_credit = 2;
+    CHECK_STATUS(tp_report_run(&o, &res), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "'last'") != NULL);
+    tp_journeys_free(j);
+}
+
 void suite_report(void) {
     test_scores_join();
     test_touches_join();
-    test_truth_tvd();
     test_escape();
     test_html();
     test_html_many_campaigns();
+    test_html_empty();
+    test_run();
 }

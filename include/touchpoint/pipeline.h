@@ -54,8 +54,9 @@ typedef enum tp_step_status {
     TP_STEP_FAILED,
 } tp_step_status;
 
-/* Called before and after each step (status PENDING before, then RAN/SKIPPED/FAILED), e.g. to
- * print progress; seconds is the step's run time (0 before). */
+/* Called when a step starts running (status PENDING) and when it ends (RAN, SKIPPED or FAILED;
+ * a skipped step only gets the SKIPPED call), e.g. to print progress; seconds is the step's run
+ * time (0 at the start). */
 typedef void (*tp_pipeline_event_fn)(void *ud, const char *step, size_t i, size_t n,
                                      tp_step_status status, double seconds);
 

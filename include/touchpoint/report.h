@@ -6,6 +6,7 @@
 #ifndef TOUCHPOINT_REPORT_H
 #define TOUCHPOINT_REPORT_H
 
+#include "touchpoint/attribution.h"
 #include "touchpoint/journeys.h"
 
 #ifdef __cplusplus
@@ -41,30 +42,14 @@ typedef struct tp_report_series {
     const tp_frame *credit;  /* campaign_nm (string) + share (numeric) [+ attributed_conversions] */
 } tp_report_series;
 
-typedef struct tp_report_truth {
-    size_t n;
-    char **campaign;   /* names, as in the truth file */
-    double *share;     /* true_share */
-    double *incremental; /* incremental_conversions */
-    int64_t users, conversions;
-    uint64_t seed;
-} tp_report_truth;
-
-/* Read a simulator truth file (see the shared formats: campaigns[].name, true_share). */
-TP_API tp_status tp_report_truth_read(const char *path, tp_report_truth **out);
-TP_API void tp_report_truth_free(tp_report_truth *t);
-
-/* Total variation distance between a credit table's shares and the truth: half the sum over the
- * union of campaigns of |share - true_share| (a campaign missing on one side counts as 0). */
-TP_API tp_status tp_report_tvd(const tp_frame *credit, const tp_report_truth *t, double *out);
-
 typedef struct tp_report_html_input {
     const char *title;             /* NULL = "Attribution report" */
     const char *journeys_path;     /* shown as the data source (may be NULL) */
     const tp_journeys *journeys;   /* required: summary, length histogram, rate by length */
     const tp_report_series *series; /* one per method, in display order */
     size_t n_series;
-    const tp_report_truth *truth;  /* optional: true shares as a series, errors table */
+    const tp_truth *truth;         /* optional (tp_truth_read): true shares as a series,
+                                      the error table */
     const tp_frame *attention;     /* optional campaign attention table (as written above) */
     const char *attention_source;  /* what the attention came from, e.g. "attention scores" */
     size_t max_campaigns;          /* campaigns drawn in the credit chart, 0 = 30 (all in tables) */

@@ -11,6 +11,8 @@
 #include "touchpoint/simulate.h"
 #include "touchpoint/journey_build.h"
 #include "touchpoint/attribution.h"
+#include "touchpoint/report.h"
+#include "touchpoint/pipeline.h"
 
 TP_API const char *tp_version(void);
 

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -41,7 +43,7 @@ typedef struct yctx {
 } yctx;
 
 __attribute__((format(printf, 3, 4))) static tp_status yfail(const yctx *y, const yaml_node_t *n,
-                                                            const char *fmt, ...) {
+                                                             const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -101,7 +103,8 @@ static tp_status get_bool(const yctx *y, const char *key, const yaml_node_t *n, 
         if (!strcmp(s, yes[i])) return *out = true, TP_OK;
     for (size_t i = 0; s && i < sizeof no / sizeof *no; i++)
         if (!strcmp(s, no[i])) return *out = false, TP_OK;
-    return yfail(y, n, "key '%s' wants true or false, not '%s'", key, s ? s : "(a list or mapping)");
+    return yfail(y, n, "key '%s' wants true or false, not '%s'", key,
+                 s ? s : "(a list or mapping)");
 }
 
 /* Append one string to the config's method list. */
@@ -164,8 +167,9 @@ static tp_status get_split(const yctx *y, const yaml_node_t *n, tp_pipeline_conf
             char *end;
             v[k] = strtod(s, &end);
             if (end == s || !(v[k] >= 0) || (*end && *end != ','))
-                return yfail(y, n, "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
-                                   "'%s'",
+                return yfail(y, n,
+                             "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
+                             "'%s'",
                              scalar(n));
             k++;
             s = *end ? end + 1 : end;
@@ -209,7 +213,8 @@ static tp_status parse_simulate(const yctx *y, const yaml_node_t *n, tp_pipeline
             if ((rc = get_i64(y, "simulate.seed", v, 0, INT64_MAX, &x)) != TP_OK) return rc;
             c->sim_seed = (uint64_t)x;
         } else {
-            return yfail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)", key);
+            return yfail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)",
+                         key);
         }
     }
     return TP_OK;
@@ -235,25 +240,35 @@ static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_
         for (size_t i = 0; i < n_seen; i++)
             if (!strcmp(seen[i], key)) return yfail(y, k, "key '%s' is given twice", key);
         if (n_seen < 64) seen[n_seen++] = key;
-        if (!strcmp(key, "input")) rc = get_str(y, key, v, &c->input);
-        else if (!strcmp(key, "output")) rc = get_str(y, key, v, &c->output);
-        else if (!strcmp(key, "truth")) rc = get_str(y, key, v, &c->truth);
-        else if (!strcmp(key, "title")) rc = get_str(y, key, v, &c->title);
+        if (!strcmp(key, "input"))
+            rc = get_str(y, key, v, &c->input);
+        else if (!strcmp(key, "output"))
+            rc = get_str(y, key, v, &c->output);
+        else if (!strcmp(key, "truth"))
+            rc = get_str(y, key, v, &c->truth);
+        else if (!strcmp(key, "title"))
+            rc = get_str(y, key, v, &c->title);
         else if (!strcmp(key, "journey_max_len")) {
             if ((rc = get_i64(y, key, v, 1, 100000, &x)) == TP_OK) c->journey_max_len = (size_t)x;
         } else if (!strcmp(key, "seed")) {
             if ((rc = get_i64(y, key, v, 0, INT64_MAX, &x)) == TP_OK) c->seed = (uint64_t)x;
         } else if (!strcmp(key, "markov_order")) {
             if ((rc = get_i64(y, key, v, 1, 4, &x)) == TP_OK) c->markov_order = (int)x;
-        } else if (!strcmp(key, "lookback_days")) rc = get_f64(y, key, v, 0, &c->lookback_days);
+        } else if (!strcmp(key, "lookback_days"))
+            rc = get_f64(y, key, v, 0, &c->lookback_days);
         else if (!strcmp(key, "half_life_days")) {
             if ((rc = get_f64(y, key, v, 0, &c->half_life_days)) == TP_OK && c->half_life_days <= 0)
                 rc = yfail(y, v, "key 'half_life_days' must be positive");
-        } else if (!strcmp(key, "per_touch")) rc = get_bool(y, key, v, &c->per_touch);
-        else if (!strcmp(key, "split")) rc = get_split(y, v, c);
-        else if (!strcmp(key, "methods")) rc = get_methods(y, v, c);
-        else if (!strcmp(key, "simulate")) rc = parse_simulate(y, v, c);
-        else rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
+        } else if (!strcmp(key, "per_touch"))
+            rc = get_bool(y, key, v, &c->per_touch);
+        else if (!strcmp(key, "split"))
+            rc = get_split(y, v, c);
+        else if (!strcmp(key, "methods"))
+            rc = get_methods(y, v, c);
+        else if (!strcmp(key, "simulate"))
+            rc = parse_simulate(y, v, c);
+        else
+            rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
     }
     if (rc != TP_OK) return rc;
     if (!c->output) return yfail(y, root, "key 'output' (the output folder) is required");
@@ -293,8 +308,8 @@ tp_status tp_pipeline_config_parse(const char *text, size_t len, const char *pat
     if (!yaml_parser_load(&parser, &doc)) {
         rc = tp_fail(TP_ERR_FORMAT, "pipeline config '%s', line %lu: %s%s%s", c->path,
                      (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "invalid YAML",
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+                     parser.problem ? parser.problem : "invalid YAML", parser.context ? " " : "",
+                     parser.context ? parser.context : "");
         goto done;
     }
     have_doc = true;
@@ -317,7 +332,8 @@ done:
 
 tp_status tp_pipeline_config_read(const char *path, tp_pipeline_config **out) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return tp_fail(TP_ERR_IO, "cannot open pipeline config '%s': %s", path, strerror(errno));
+    if (!fp)
+        return tp_fail(TP_ERR_IO, "cannot open pipeline config '%s': %s", path, strerror(errno));
     char *buf = NULL;
     size_t n = 0, cap = 0;
     tp_status rc = TP_OK;
@@ -435,8 +451,10 @@ static json_t *fingerprints(char *const *paths, size_t n, bool only_existing) {
             json_decref(a);
             return NULL;
         }
-        if (only_existing && json_object_get(f, "missing")) json_decref(f);
-        else json_array_append_new(a, f);
+        if (only_existing && json_object_get(f, "missing"))
+            json_decref(f);
+        else
+            json_array_append_new(a, f);
     }
     return a;
 }
@@ -464,8 +482,10 @@ static tp_status plist_add(plist *l, const char *a, const char *b) {
     if (rc != TP_OK) return rc;
     size_t n = strlen(a) + (b ? strlen(b) + 1 : 0) + 1;
     if (!(l->p[l->n] = tp_malloc(n))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    if (b) snprintf(l->p[l->n], n, "%s/%s", a, b);
-    else snprintf(l->p[l->n], n, "%s", a);
+    if (b)
+        snprintf(l->p[l->n], n, "%s/%s", a, b);
+    else
+        snprintf(l->p[l->n], n, "%s", a);
     l->n++;
     return TP_OK;
 }
@@ -496,8 +516,7 @@ static tp_status resolve_methods(pctx *x) {
         }
         tp_attr_method m;
         tp_status rc = tp_attr_method_parse(s, &m);
-        if (rc != TP_OK)
-            return tp_fail_context(rc, "in 'methods' of '%s'", x->c->path);
+        if (rc != TP_OK) return tp_fail_context(rc, "in 'methods' of '%s'", x->c->path);
         if (!(mask & (1u << m))) mask |= 1u << m, order[n++] = m;
     }
     x->methods = tp_calloc(n ? n : 1, sizeof *x->methods);
@@ -536,7 +555,7 @@ static void cfg_methods(const pctx *x, char *buf, size_t cap) {
 
 typedef struct step {
     const char *name;
-    char cfg[1024];      /* the settings the step depends on, canonical text */
+    char cfg[1024]; /* the settings the step depends on, canonical text */
     plist inputs, outputs;
     tp_status (*plan)(pctx *x, struct step *s); /* fill cfg, inputs, outputs */
     tp_status (*run)(pctx *x, struct step *s);
@@ -651,6 +670,14 @@ static tp_status run_attribute(pctx *x, step *s) {
         tp_log(TP_LOG_INFO, "pipeline: attribute: %s", x->method_names[i]);
         rc = tp_attribute(j, x->methods[i], &o, &cr);
         if (rc == TP_OK) rc = tp_credit_write(cr, j, x->dir_attr);
+        if (rc == TP_OK && !c->per_touch) { /* per-touch credit of an earlier run is stale now */
+            char name[128], *p;
+            snprintf(name, sizeof name, "%s_touches.parquet", x->method_names[i]);
+            if (!(p = path_join(x->dir_attr, name))) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            else if (unlink(p) != 0 && errno != ENOENT)
+                rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", p, strerror(errno));
+            tp_free(p);
+        }
         if (rc != TP_OK) rc = tp_fail_context(rc, "method '%s'", x->method_names[i]);
         tp_credit_free(cr);
         cr = NULL;
@@ -758,6 +785,11 @@ static tp_status run_report(pctx *x, step *s) {
         .truth = x->truth,
         .title = x->c->title,
     };
+    /* without per-touch credit there is no attention table: drop one left by an earlier run */
+    char *stale = x->c->per_touch ? NULL : path_join(x->dir_report, "campaign_attention.parquet");
+    if (stale && unlink(stale) != 0 && errno != ENOENT)
+        rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", stale, strerror(errno));
+    tp_free(stale);
     if (rc == TP_OK) rc = tp_report_run(&o, NULL);
     plist_free(&credit);
     return rc;
@@ -788,7 +820,8 @@ static tp_status state_write(const pctx *x, json_t *state) {
     size_t n = strlen(text);
     char *t2 = tp_malloc(n + 2);
     tp_status rc;
-    if (!t2) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (!t2)
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
     else {
         memcpy(t2, text, n);
         t2[n] = '\n';
@@ -861,6 +894,8 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     size_t n_steps = 0;
     tp_pipeline_opts dflt = {0};
     char msg[1024] = "";
+    char *lock_path = NULL;
+    int lock_fd = -1;
     if (!opts) opts = &dflt;
     if (res) memset(res, 0, sizeof *res);
     memset(steps, 0, sizeof steps);
@@ -875,10 +910,11 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     x.state_path = path_join(c->output, "_pipeline/state.json");
     x.eval_path = path_join(c->output, "evaluation/evaluation.json");
     x.report_path = path_join(c->output, "report/report.html");
-    x.impressions = c->input ? tp_strdup(c->input)
-                             : path_join(c->output, "simulate/impressions.parquet");
-    x.truth = c->truth ? tp_strdup(c->truth)
-                       : c->simulate ? path_join(c->output, "simulate/truth.json") : NULL;
+    x.impressions =
+        c->input ? tp_strdup(c->input) : path_join(c->output, "simulate/impressions.parquet");
+    x.truth = c->truth      ? tp_strdup(c->truth)
+              : c->simulate ? path_join(c->output, "simulate/truth.json")
+                            : NULL;
     if (!x.dir_sim || !x.dir_journeys || !x.dir_attr || !x.dir_eval || !x.dir_report ||
         !x.dir_state || !x.state_path || !x.eval_path || !x.report_path || !x.impressions ||
         ((c->truth || c->simulate) && !x.truth)) {
@@ -886,13 +922,32 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
         goto done;
     }
 
-    if (c->simulate) steps[n_steps++] = (step){.name = "simulate", .plan = plan_simulate, .run = run_simulate};
+    if (c->simulate)
+        steps[n_steps++] = (step){.name = "simulate", .plan = plan_simulate, .run = run_simulate};
     steps[n_steps++] = (step){.name = "journeys", .plan = plan_journeys, .run = run_journeys};
     steps[n_steps++] = (step){.name = "attribute", .plan = plan_attribute, .run = run_attribute};
-    if (x.truth) steps[n_steps++] = (step){.name = "evaluate", .plan = plan_evaluate, .run = run_evaluate};
+    if (x.truth)
+        steps[n_steps++] = (step){.name = "evaluate", .plan = plan_evaluate, .run = run_evaluate};
     steps[n_steps++] = (step){.name = "report", .plan = plan_report, .run = run_report};
 
     if ((rc = tp_mkdirs(x.dir_state)) != TP_OK) goto done;
+    /* one run per output folder at a time: the lock goes away with the process */
+    lock_path = path_join(x.dir_state, "lock");
+    if (!lock_path) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) {
+        rc = tp_fail(TP_ERR_IO, "cannot open '%s': %s", lock_path, strerror(errno));
+        goto done;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = tp_fail(errno == EWOULDBLOCK ? TP_ERR_ARG : TP_ERR_IO,
+                     "another pipeline is running on '%s' (lock '%s'): %s", c->output, lock_path,
+                     errno == EWOULDBLOCK ? "wait for it to finish" : strerror(errno));
+        goto done;
+    }
     if (opts->resume) {
         struct stat st;
         if (stat(x.state_path, &st) == 0) {
@@ -939,7 +994,6 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
         char started[32], finished[32], hex[20];
         iso_now(started, sizeof started);
         double t0 = tp_now();
-        if (opts->on_event) opts->on_event(opts->ud, s->name, i, n_steps, TP_STEP_PENDING, 0);
         rc = s->plan(&x, s);
         json_t *inputs = NULL;
         if (rc == TP_OK) {
@@ -955,15 +1009,13 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
             st = TP_STEP_SKIPPED;
             if (!strcmp(s->name, "evaluate")) rc = load_eval(&x);
         } else if (rc == TP_OK) {
+            if (opts->on_event) opts->on_event(opts->ud, s->name, i, n_steps, TP_STEP_PENDING, 0);
             json_object_set_new(rec, "status", json_string("running"));
             json_object_set_new(rec, "started", json_string(started));
             json_object_set_new(rec, "config", json_string(s->cfg));
             json_object_set_new(rec, "config_hash", json_string(hex));
             json_object_set(rec, "inputs", inputs);
-            if ((rc = state_write(&x, state)) == TP_OK) {
-                tp_log(TP_LOG_INFO, "pipeline: step %s", s->name);
-                rc = s->run(&x, s);
-            }
+            if ((rc = state_write(&x, state)) == TP_OK) rc = s->run(&x, s);
         }
         json_decref(inputs);
         double secs = tp_now() - t0;
@@ -1010,6 +1062,8 @@ done:
         plist_free(&steps[i].inputs);
         plist_free(&steps[i].outputs);
     }
+    if (lock_fd >= 0) close(lock_fd); /* releases the lock */
+    tp_free(lock_path);
     json_decref(prev);
     json_decref(state);
     json_decref(steps_json);

@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,16 +24,12 @@ static inline double col_f64(const tp_column *c, tp_dtype t, size_t r) {
     if (t == TP_DTYPE_F32) return TP_CCOL(c, float)[r];
     return tp_column_get_f64(c, r);
 }
-static bool is_int_type(tp_dtype t) {
-    return t == TP_DTYPE_I64 || t == TP_DTYPE_I32;
-}
+static bool is_int_type(tp_dtype t) { return t == TP_DTYPE_I64 || t == TP_DTYPE_I32; }
 static bool is_num_type(tp_dtype t) {
     return t == TP_DTYPE_F64 || t == TP_DTYPE_F32 || t == TP_DTYPE_I64 || t == TP_DTYPE_I32 ||
            t == TP_DTYPE_BOOL;
 }
-static const char *src_name(const char *source) {
-    return source ? source : "credit";
-}
+static const char *src_name(const char *source) { return source ? source : "credit"; }
 
 /* Index of campaign name s in the sorted campaign list, or -1. */
 static long find_campaign(const tp_journeys *j, const char *s) {
@@ -43,8 +38,10 @@ static long find_campaign(const tp_journeys *j, const char *s) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(j->campaigns[mid], s);
         if (c == 0) return (long)mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }
@@ -60,7 +57,8 @@ static tp_status build_id_map(const tp_journeys *j, tp_i64map **out) {
         rc = tp_i64map_get_or_put(m, j->journey_id[i], &v, &ins);
         if (rc != TP_OK) goto fail;
         if (!ins) {
-            rc = tp_fail(TP_ERR_FORMAT, "journeys: journey_id %lld appears twice (rows %lld and %zu)",
+            rc = tp_fail(TP_ERR_FORMAT,
+                         "journeys: journey_id %lld appears twice (rows %lld and %zu)",
                          (long long)j->journey_id[i], (long long)v, i);
             goto fail;
         }
@@ -263,8 +261,7 @@ tp_status tp_report_attention_from_scores(const tp_journeys *j, const tp_frame *
         if (!tp_frame_find(scores, name)) break;
         L++;
     }
-    if (L == 0)
-        return tp_fail(TP_ERR_NOTFOUND, "%s: no column attention_at_index_0", src);
+    if (L == 0) return tp_fail(TP_ERR_NOTFOUND, "%s: no column attention_at_index_0", src);
     cols = tp_calloc(L, sizeof *cols);
     types = tp_calloc(L, sizeof *types);
     if (!cols || !types) {
@@ -325,101 +322,6 @@ done:
     tp_free(types);
     acc_free(&a);
     return rc;
-}
-
-// ---- truth ----
-
-void tp_report_truth_free(tp_report_truth *t) {
-    if (!t) return;
-    for (size_t i = 0; t->campaign && i < t->n; i++) tp_free(t->campaign[i]);
-    tp_free(t->campaign);
-    tp_free(t->share);
-    tp_free(t->incremental);
-    tp_free(t);
-}
-
-tp_status tp_report_truth_read(const char *path, tp_report_truth **out) {
-    tp_status rc = TP_OK;
-    json_error_t err;
-    tp_report_truth *t = NULL;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) {
-        if (err.line <= 0)
-            return tp_fail(TP_ERR_IO, "cannot read truth file '%s': %s", path, err.text);
-        return tp_fail(TP_ERR_FORMAT, "truth file '%s', line %d: %s", path, err.line, err.text);
-    }
-    json_t *camps = json_object_get(root, "campaigns");
-    if (!json_is_array(camps)) {
-        rc = tp_fail(TP_ERR_FORMAT, "truth file '%s': no \"campaigns\" array", path);
-        goto done;
-    }
-    size_t n = json_array_size(camps);
-    t = tp_calloc(1, sizeof *t);
-    if (!t) goto nomem;
-    t->campaign = tp_calloc(n ? n : 1, sizeof *t->campaign);
-    t->share = tp_calloc(n ? n : 1, sizeof *t->share);
-    t->incremental = tp_calloc(n ? n : 1, sizeof *t->incremental);
-    if (!t->campaign || !t->share || !t->incremental) goto nomem;
-    for (size_t i = 0; i < n; i++) {
-        json_t *c = json_array_get(camps, i);
-        json_t *nm = json_object_get(c, "name"), *sh = json_object_get(c, "true_share");
-        json_t *inc = json_object_get(c, "incremental_conversions");
-        if (!json_is_string(nm) || !json_is_number(sh)) {
-            rc = tp_fail(TP_ERR_FORMAT,
-                         "truth file '%s': campaigns[%zu] needs a string \"name\" and a number "
-                         "\"true_share\"",
-                         path, i);
-            goto done;
-        }
-        t->campaign[i] = tp_strdup(json_string_value(nm));
-        if (!t->campaign[i]) goto nomem;
-        t->n = i + 1;
-        t->share[i] = json_number_value(sh);
-        t->incremental[i] = json_is_number(inc) ? json_number_value(inc) : 0.0;
-    }
-    t->n = n;
-    json_t *v;
-    if (json_is_integer(v = json_object_get(root, "seed"))) t->seed = (uint64_t)json_integer_value(v);
-    if (json_is_integer(v = json_object_get(root, "users"))) t->users = json_integer_value(v);
-    if (json_is_integer(v = json_object_get(root, "conversions")))
-        t->conversions = json_integer_value(v);
-    *out = t;
-    t = NULL;
-    goto done;
-nomem:
-    rc = tp_fail(TP_ERR_NOMEM, "out of memory reading truth file '%s'", path);
-done:
-    tp_report_truth_free(t);
-    json_decref(root);
-    return rc;
-}
-
-tp_status tp_report_tvd(const tp_frame *credit, const tp_report_truth *t, double *out) {
-    tp_column *cn, *cs;
-    tp_status rc;
-    if ((rc = tp_frame_require(credit, "campaign_nm", "credit table", &cn)) != TP_OK) return rc;
-    if ((rc = tp_frame_require(credit, "share", "credit table", &cs)) != TP_OK) return rc;
-    size_t n = tp_frame_n_rows(credit);
-    uint8_t *matched = tp_calloc(t->n ? t->n : 1, 1);
-    if (!matched) return tp_fail(TP_ERR_NOMEM, "out of memory computing TVD");
-    double sum = 0.0;
-    for (size_t r = 0; r < n; r++) {
-        const char *s = tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL);
-        double share = tp_column_is_null(cs, r) ? 0.0 : tp_column_get_f64(cs, r);
-        double truth = 0.0;
-        for (size_t k = 0; k < t->n; k++)
-            if (!matched[k] && strcmp(t->campaign[k], s) == 0) {
-                matched[k] = 1;
-                truth = t->share[k];
-                break;
-            }
-        sum += share > truth ? share - truth : truth - share;
-    }
-    for (size_t k = 0; k < t->n; k++)
-        if (!matched[k]) sum += t->share[k] > 0 ? t->share[k] : -t->share[k];
-    tp_free(matched);
-    *out = 0.5 * sum;
-    return TP_OK;
 }
 
 // ---- the whole job ----
@@ -526,6 +428,29 @@ done:
     return rc;
 }
 
+/* TVD of a credit table against the truth (tp_eval_shares: over the union of campaigns). */
+static tp_status series_tvd(const tp_report_series *s, const tp_truth *t, double *out) {
+    tp_column *cn = tp_frame_find(s->credit, "campaign_nm"),
+              *cs = tp_frame_find(s->credit, "share");
+    size_t n = tp_frame_n_rows(s->credit);
+    const char **names = tp_malloc((n ? n : 1) * sizeof *names);
+    double *share = tp_malloc((n ? n : 1) * sizeof *share);
+    tp_eval ev;
+    tp_status rc = TP_OK;
+    if (!names || !share) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; rc == TP_OK && r < n; r++) {
+        names[r] = tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL);
+        share[r] = tp_column_is_null(cs, r) ? 0.0 : tp_column_get_f64(cs, r);
+    }
+    if (rc == TP_OK && (rc = tp_eval_shares(s->name, names, share, n, t, &ev)) == TP_OK) {
+        *out = ev.tvd;
+        tp_eval_clear(&ev);
+    }
+    tp_free(names);
+    tp_free(share);
+    return rc;
+}
+
 void tp_report_result_clear(tp_report_result *res) {
     if (!res) return;
     tp_free(res->html_path);
@@ -543,7 +468,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     method_src *ms = NULL;
     size_t nm = 0, mcap = 0;
     tp_frame *att_in = NULL, *att = NULL, *att_share = NULL;
-    tp_report_truth *truth = NULL;
+    tp_truth *truth = NULL;
     tp_report_series *series = NULL;
     char *att_path = NULL, *html_path = NULL, *att_source = NULL;
     tp_report_result r = {0};
@@ -569,7 +494,8 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     for (size_t i = 0; i < nm; i++) {
         tp_column *c;
         if ((rc = tp_table_read(ms[i].path, NULL, 0, &ms[i].credit)) != TP_OK) goto done;
-        if ((rc = tp_frame_require(ms[i].credit, "campaign_nm", ms[i].path, &c)) != TP_OK) goto done;
+        if ((rc = tp_frame_require(ms[i].credit, "campaign_nm", ms[i].path, &c)) != TP_OK)
+            goto done;
         if (!tp_dtype_is_string(tp_column_type(c))) {
             rc = tp_fail(TP_ERR_FORMAT, "%s: column campaign_nm is %s, expected a string",
                          ms[i].path, tp_dtype_name(tp_column_type(c)));
@@ -592,7 +518,8 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         for (size_t i = 0; i < nm; i++)
             if (strcmp(ms[i].name, o->attention_method) == 0) tm = &ms[i];
         if (!tm || !tm->touches_path) {
-            rc = tp_fail(TP_ERR_ARG, "report: no per-touch credit %s_touches.parquet for method '%s'",
+            rc = tp_fail(TP_ERR_ARG,
+                         "report: no per-touch credit %s_touches.parquet for method '%s'",
                          o->attention_method, o->attention_method);
             goto done;
         }
@@ -602,14 +529,16 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     }
     if (o->attention && !o->attention_method) {
         if ((rc = tp_table_read(o->attention, NULL, 0, &att_in)) != TP_OK) goto done;
-        if ((rc = tp_report_attention_from_scores(j, att_in, o->attention, &att)) != TP_OK) goto done;
+        if ((rc = tp_report_attention_from_scores(j, att_in, o->attention, &att)) != TP_OK)
+            goto done;
         att_source = tp_strdup("attention scores");
     } else if (tm) {
         if ((rc = tp_table_read(tm->touches_path, NULL, 0, &att_in)) != TP_OK) goto done;
         if ((rc = tp_report_attention_from_touches(j, att_in, tm->touches_path, &att)) != TP_OK)
             goto done;
         size_t l = strlen(tm->name) + 32;
-        if ((att_source = tp_malloc(l))) snprintf(att_source, l, "%s per-touch credit", tm->name);
+        if ((att_source = tp_malloc(l)))
+            snprintf(att_source, l, "per-touch credit of method '%s'", tm->name);
     }
     if (att) {
         if (!att_source || !(att_path = join_path(o->out_dir, "campaign_attention.parquet"))) {
@@ -640,13 +569,15 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         if ((rc = tp_column_new("share", TP_DTYPE_F64, n, &sh)) != TP_OK) goto done;
         for (size_t r = 0; r < n && rc == TP_OK; r++)
             rc = tp_column_push_f64(sh, sum > 0 ? TP_CCOL(cc, double)[r] / sum : 0.0);
-        if (rc == TP_OK) rc = tp_frame_add_take(att_share, sh);
-        else tp_column_free(sh);
+        if (rc == TP_OK)
+            rc = tp_frame_add_take(att_share, sh);
+        else
+            tp_column_free(sh);
         if (rc != TP_OK) goto done;
         series[ns++] = (tp_report_series){"attention", att_share};
     }
 
-    if (o->truth && (rc = tp_report_truth_read(o->truth, &truth)) != TP_OK) goto done;
+    if (o->truth && (rc = tp_truth_read(o->truth, &truth)) != TP_OK) goto done;
 
     if (!(html_path = join_path(o->out_dir, "report.html"))) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory");
@@ -678,7 +609,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
                 goto done;
             }
             r.n_methods = i + 1;
-            if (truth && (rc = tp_report_tvd(series[i].credit, truth, &r.tvd[i])) != TP_OK) goto done;
+            if (truth && (rc = series_tvd(&series[i], truth, &r.tvd[i])) != TP_OK) goto done;
         }
         r.html_path = html_path;
         r.attention_path = att_path;
@@ -701,7 +632,7 @@ done:
     tp_frame_free(att_in);
     tp_frame_free(att);
     tp_frame_free(att_share);
-    tp_report_truth_free(truth);
+    tp_truth_free(truth);
     tp_journeys_free(j);
     tp_free(att_path);
     tp_free(html_path);

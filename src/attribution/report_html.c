@@ -36,9 +36,7 @@ static void sb_putn(sb *b, const char *s, size_t n) {
     b->n += n;
     b->p[b->n] = 0;
 }
-static void sb_puts(sb *b, const char *s) {
-    sb_putn(b, s, strlen(s));
-}
+static void sb_puts(sb *b, const char *s) { sb_putn(b, s, strlen(s)); }
 __attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *fmt, ...) {
     char tmp[1024];
     va_list ap;
@@ -146,12 +144,12 @@ static const char TRUTH_COLOUR[] = "#222B38";
 // ---- the data behind the charts ----
 
 typedef struct view {
-    size_t S;          /* series: truth (if any) first, then methods */
+    size_t S; /* series: truth (if any) first, then methods */
     const char **sname;
     const char **scolour;
-    size_t C;          /* campaigns: union over series and truth, in display order */
+    size_t C; /* campaigns: union over series and truth, in display order */
     const char **cname;
-    double *share;     /* S x C, row-major by series */
+    double *share;      /* S x C, row-major by series */
     double *attributed; /* S x C, NaN when the series has no attributed_conversions */
     int has_truth;
 } view;
@@ -165,8 +163,10 @@ static long find_name(const char **names, size_t n, const char *s) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(names[mid], s);
         if (c == 0) return (long)mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }
@@ -190,7 +190,7 @@ static void view_free(view *v) {
 
 static tp_status view_build(const tp_report_html_input *in, view *v) {
     tp_status rc = TP_OK;
-    const tp_report_truth *t = in->truth;
+    const tp_truth *t = in->truth;
     size_t cap = t ? t->n : 0;
     const char **all = NULL;
     size_t *order = NULL;
@@ -201,7 +201,7 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
     if (!all) goto nomem;
     size_t n = 0;
     if (t)
-        for (size_t k = 0; k < t->n; k++) all[n++] = t->campaign[k];
+        for (size_t k = 0; k < t->n; k++) all[n++] = t->names[k];
     for (size_t s = 0; s < in->n_series; s++) {
         tp_column *cn = tp_frame_find(in->series[s].credit, "campaign_nm");
         if (!cn) {
@@ -240,9 +240,9 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
         v->sname[0] = "truth";
         v->scolour[0] = TRUTH_COLOUR;
         for (size_t k = 0; k < t->n; k++) {
-            long c = find_name(all, C, t->campaign[k]);
-            tmp_share[c] = t->share[k];
-            tmp_attr[c] = t->incremental[k];
+            long c = find_name(all, C, t->names[k]);
+            tmp_share[c] = t->true_share[k];
+            tmp_attr[c] = t->incremental ? t->incremental[k] : NAN;
         }
         s0 = 1;
     }
@@ -260,7 +260,8 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
         double *row = tmp_share + (s0 + s) * C, *arow = tmp_attr + (s0 + s) * C;
         for (size_t c = 0; c < C; c++) arow[c] = ca ? 0.0 : NAN;
         for (size_t r = 0; r < tp_frame_n_rows(f); r++) {
-            long c = find_name(all, C, tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL));
+            long c =
+                find_name(all, C, tp_column_is_null(cn, r) ? "" : tp_column_get_str(cn, r, NULL));
             row[c] += tp_column_is_null(cs, r) ? 0.0 : tp_column_get_f64(cs, r);
             if (ca && !tp_column_is_null(ca, r)) arow[c] += tp_column_get_f64(ca, r);
         }
@@ -268,7 +269,8 @@ static tp_status view_build(const tp_report_html_input *in, view *v) {
     /* display order: by true share, else by mean share over the methods; ties by name */
     for (size_t c = 0; c < C; c++) {
         order[c] = c;
-        if (t) key[c] = tmp_share[c];
+        if (t)
+            key[c] = tmp_share[c];
         else {
             double sum = 0;
             for (size_t s = 0; s < S; s++) sum += tmp_share[s * C + c];
@@ -296,48 +298,6 @@ done:
     tp_free(tmp_attr);
     if (rc != TP_OK) view_free(v);
     return rc;
-}
-
-// ---- statistics for the error table ----
-
-/* Average ranks (1-based, ties averaged) of x[0..n). */
-static void ranks(const double *x, size_t n, double *r, size_t *idx) {
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-    /* insertion sort: n is the number of campaigns (hundreds at most) */
-    for (size_t i = 1; i < n; i++) {
-        size_t k = idx[i], m = i;
-        while (m > 0 && x[idx[m - 1]] > x[k]) {
-            idx[m] = idx[m - 1];
-            m--;
-        }
-        idx[m] = k;
-    }
-    for (size_t i = 0; i < n;) {
-        size_t e = i;
-        while (e + 1 < n && x[idx[e + 1]] == x[idx[i]]) e++;
-        double avg = (double)(i + e) / 2.0 + 1.0;
-        for (size_t k = i; k <= e; k++) r[idx[k]] = avg;
-        i = e + 1;
-    }
-}
-/* Spearman's rho between two share vectors; NaN when undefined. */
-static double spearman(const double *a, const double *b, size_t n, double *work, size_t *iw) {
-    if (n < 2) return NAN;
-    double *ra = work, *rb = work + n;
-    ranks(a, n, ra, iw);
-    ranks(b, n, rb, iw);
-    double ma = 0, mb = 0;
-    for (size_t i = 0; i < n; i++) ma += ra[i], mb += rb[i];
-    ma /= (double)n;
-    mb /= (double)n;
-    double sab = 0, saa = 0, sbb = 0;
-    for (size_t i = 0; i < n; i++) {
-        sab += (ra[i] - ma) * (rb[i] - mb);
-        saa += (ra[i] - ma) * (ra[i] - ma);
-        sbb += (rb[i] - mb) * (rb[i] - mb);
-    }
-    if (saa <= 0 || sbb <= 0) return NAN;
-    return sab / sqrt(saa * sbb);
 }
 
 // ---- layout helpers ----
@@ -402,9 +362,10 @@ static const char CSS[] =
     "header h1{font-size:26px;margin:0 0 4px;letter-spacing:-.01em}"
     "header p{margin:0;color:var(--muted);font-size:14px}"
     "header code{background:#e9edf2;border-radius:4px;padding:1px 5px;font-size:13px}"
-    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:12px;"
     "margin:22px 0 8px}"
-    ".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px "
+    "16px}"
     ".card .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}"
     ".card .k{color:var(--muted);font-size:13px}"
     "section{background:var(--card);border:1px solid var(--line);border-radius:10px;"
@@ -412,7 +373,8 @@ static const char CSS[] =
     "section h2{font-size:18px;margin:0 0 4px}"
     "section p.note{margin:0 0 14px;color:var(--muted);font-size:13.5px}"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:14px}"
-    "th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}"
+    "th,td{padding:6px 10px;border-bottom:1px solid "
+    "var(--line);text-align:right;white-space:nowrap}"
     "th{font-weight:600;color:var(--muted);font-size:13px;border-bottom:2px solid var(--line)}"
     "section h3{font-size:15px;margin:18px 0 2px;font-weight:600}"
     "th.l,td.l{text-align:left}td.name{white-space:normal;word-break:break-word}"
@@ -431,6 +393,7 @@ static const char CSS[] =
     "svg .val{font-size:10.5px;fill:#3b4553}"
     "svg .grid{stroke:var(--line);stroke-width:1}"
     "svg .axis{stroke:#9aa4b2;stroke-width:1}"
+    "svg .halo{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".grid2{display:grid;grid-template-columns:1fr;gap:8px}"
     "footer{margin-top:28px;color:var(--muted);font-size:12.5px;text-align:center}";
 
@@ -467,36 +430,52 @@ static void credit_chart(sb *b, const view *v, size_t C) {
     double bar_h = S <= 3 ? 16 : S <= 5 ? 13 : S <= 8 ? 11 : 8, gap = 2, pad = 14;
     double group_h = (double)S * (bar_h + gap) - gap + pad;
     double top = 26, H = top + group_h * (double)C + 8;
-    double maxv = 0;
+    /* the axis spans [xmin, xmax]; xmin < 0 only when some share is negative (Shapley values
+     * can be), and then leaves room on the left for the labels of negative bars */
+    double maxv = 0, minv = 0;
     for (size_t s = 0; s < S; s++)
-        for (size_t c = 0; c < C; c++) maxv = fmax(maxv, v->share[s * v->C + c]);
-    double step = nice_step(maxv > 0 ? maxv : 0.1, 5);
-    double xmax = ceil((maxv > 0 ? maxv : 0.1) / step - 1e-9) * step;
+        for (size_t c = 0; c < C; c++) {
+            maxv = fmax(maxv, v->share[s * v->C + c]);
+            minv = fmin(minv, v->share[s * v->C + c]);
+        }
+    if (!(maxv > 0) && !(minv < 0)) maxv = 0.1;
+    double range = maxv - minv, lpad = minv < 0 ? range * 48 / pw : 0;
+    double step = nice_step(range + lpad, 5);
+    double xmax = maxv > 0 ? ceil(maxv / step - 1e-9) * step : 0;
+    double xmin = minv < 0 ? floor((minv - lpad) / step + 1e-9) * step : 0;
+    double span = xmax - xmin, zx = x0 + pw * (0 - xmin) / span;
     char buf[64], buf2[64];
 
-    sb_printf(b,
-              "<svg class=\"chart credit\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-              "role=\"img\" aria-labelledby=\"credit-title\" xmlns=\"http://www.w3.org/2000/svg\">"
-              "<title id=\"credit-title\">Credit share per campaign, by method</title>\n",
-              W, H, W, H);
+    sb_printf(
+        b,
+        "<svg class=\"chart credit\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+        "role=\"img\" aria-labelledby=\"credit-title\" xmlns=\"http://www.w3.org/2000/svg\">"
+        "<title id=\"credit-title\">Credit share per campaign, by method</title>\n",
+        W, H, W, H);
     for (size_t c = 0; c < C; c++) /* alternate bands */
         if (c % 2 == 1)
-            sb_printf(b, "<rect x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" fill=\"#f6f8fb\"/>",
+            sb_printf(b,
+                      "<rect x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\" fill=\"#f6f8fb\"/>",
                       top + group_h * (double)c, W, group_h);
-    for (double x = 0; x <= xmax + step / 2; x += step) {
-        double px = x0 + pw * x / xmax;
-        sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", px, px,
-                  top - 4, H - 8);
-        sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+    long n_ticks = lround(span / step);
+    for (long k = 0; k <= n_ticks; k++) {
+        double x = xmin + (double)k * step;
+        if (fabs(x) < step * 1e-6) x = 0;
+        double px = x0 + pw * (x - xmin) / span;
+        sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", px,
+                  px, top - 4, H - 8);
+        sb_printf(b,
+                  "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
                   px, top - 10, fmt_pct_tick(x, step, buf));
     }
-    sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", x0, x0,
+    sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n", zx, zx,
               top - 4, H - 8);
     for (size_t c = 0; c < C; c++) {
         double gy = top + group_h * (double)c + pad / 2;
         double cy = gy + ((double)S * (bar_h + gap) - gap) / 2;
-        sb_printf(b, "<g class=\"group\"><text class=\"cat\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"end\" dominant-baseline=\"middle\"><title>",
+        sb_printf(b,
+                  "<g class=\"group\"><text class=\"cat\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"end\" dominant-baseline=\"middle\"><title>",
                   x0 - 8, cy);
         sb_esc(b, v->cname[c]);
         sb_puts(b, "</title>");
@@ -504,11 +483,12 @@ static void credit_chart(sb *b, const view *v, size_t C) {
         sb_puts(b, "</text>\n");
         for (size_t s = 0; s < S; s++) {
             double val = v->share[s * v->C + c];
-            double w = val > 0 ? fmax(pw * val / xmax, 0.75) : 0;
-            double y = gy + (double)s * (bar_h + gap);
-            sb_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
-                         "rx=\"2\" fill=\"%s\" data-series=\"",
-                      x0, y, w, bar_h, v->scolour[s]);
+            double w = val != 0 ? fmax(pw * fabs(val) / span, 0.75) : 0;
+            double y = gy + (double)s * (bar_h + gap), bx = val < 0 ? zx - w : zx;
+            sb_printf(b,
+                      "<rect class=\"bar\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
+                      "rx=\"2\" fill=\"%s\" data-series=\"",
+                      bx, y, w, bar_h, v->scolour[s]);
             sb_esc(b, v->sname[s]);
             sb_puts(b, "\" data-campaign=\"");
             sb_esc(b, v->cname[c]);
@@ -518,13 +498,14 @@ static void credit_chart(sb *b, const view *v, size_t C) {
             sb_esc(b, v->cname[c]);
             sb_printf(b, ": %s", fmt_pct(val, buf));
             double a = v->attributed[s * v->C + c];
-            if (isfinite(a))
-                sb_printf(b, " (%s conversions)", fmt_num(a, a >= 100 ? 0 : 1, buf2));
+            if (isfinite(a)) sb_printf(b, " (%s conversions)", fmt_num(a, a >= 100 ? 0 : 1, buf2));
             sb_puts(b, "</title></rect>");
             if (bar_h >= 10)
-                sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" dominant-baseline=\"middle\">"
-                             "%s</text>",
-                          x0 + w + 4, y + bar_h / 2 + 0.5, fmt_pct(val, buf));
+                sb_printf(b,
+                          "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+                          "dominant-baseline=\"middle\">%s</text>",
+                          val < 0 ? bx - 4 : bx + w + 4, y + bar_h / 2 + 0.5,
+                          val < 0 ? "end" : "start", fmt_pct(val, buf));
             sb_puts(b, "\n");
         }
         sb_puts(b, "</g>\n");
@@ -533,10 +514,10 @@ static void credit_chart(sb *b, const view *v, size_t C) {
 }
 
 typedef struct length_hist {
-    size_t B;          /* bins: lengths 1..B, the last one "B+" when capped */
+    size_t B; /* bins: lengths 1..B, the last one "B+" when capped */
     int capped;
     int64_t *count, *conv;
-    size_t cut;        /* L when some journey was longer, else 0 */
+    size_t cut; /* L when some journey was longer, else 0 */
 } length_hist;
 
 static tp_status length_hist_build(const tp_journeys *j, length_hist *h) {
@@ -590,46 +571,55 @@ static void length_charts(sb *b, const length_hist *h) {
         sb_puts(b, chart == 0 ? "<h3>Journeys by length</h3>\n"
                               : "<h3>Conversion rate by length</h3><p class=\"note\">Hollow points "
                                 "rest on fewer than 30 journeys.</p>\n");
-        sb_printf(b,
-                  "<svg class=\"chart %s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
-                  "role=\"img\" aria-labelledby=\"%s-title\" xmlns=\"http://www.w3.org/2000/svg\">"
-                  "<title id=\"%s-title\">%s</title>\n",
-                  chart == 0 ? "lengths" : "rate", W, H, W, H, chart == 0 ? "len" : "rate",
-                  chart == 0 ? "len" : "rate",
-                  chart == 0 ? "Journeys by length (touches before the cut)"
-                             : "Conversion rate by journey length");
+        sb_printf(
+            b,
+            "<svg class=\"chart %s\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
+            "role=\"img\" aria-labelledby=\"%s-title\" xmlns=\"http://www.w3.org/2000/svg\">"
+            "<title id=\"%s-title\">%s</title>\n",
+            chart == 0 ? "lengths" : "rate", W, H, W, H, chart == 0 ? "len" : "rate",
+            chart == 0 ? "len" : "rate",
+            chart == 0 ? "Journeys by length (touches before the cut)"
+                       : "Conversion rate by journey length");
         for (double y = 0; y <= vmax + vstep / 2; y += vstep) {
             double py = top + ph - ph * y / vmax;
             sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>",
                       left, W - right, py, py);
-            if (chart == 0) fmt_num(y, 0, buf);
-            else fmt_pct_tick(y, vstep, buf);
-            sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                         "dominant-baseline=\"middle\">%s</text>\n",
+            if (chart == 0)
+                fmt_num(y, 0, buf);
+            else
+                fmt_pct_tick(y, vstep, buf);
+            sb_printf(b,
+                      "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                      "dominant-baseline=\"middle\">%s</text>\n",
                       left - 8, py, buf);
         }
         for (size_t l = 1; l <= h->B; l++) {
             double cx = left + bw * ((double)l - 0.5);
             bin_label(h, l, lab);
             if ((l - 1) % label_every == 0)
-                sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s"
-                             "</text>",
+                sb_printf(b,
+                          "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s"
+                          "</text>",
                           cx, top + ph + 16, lab);
         }
-        sb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">journey "
-                     "length (touches)</text>\n",
+        sb_printf(b,
+                  "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">journey "
+                  "length (touches)</text>\n",
                   left + pw / 2, H - 4);
         if (chart == 0) {
             for (size_t l = 1; l <= h->B; l++) {
-                double bh = ph * (double)h->count[l] / vmax, x = left + bw * ((double)l - 1) + bw * 0.1;
+                double bh = ph * (double)h->count[l] / vmax,
+                       x = left + bw * ((double)l - 1) + bw * 0.1;
                 bin_label(h, l, lab);
-                sb_printf(b, "<rect class=\"hbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                             "height=\"%.1f\" fill=\"#5B8DB8\"><title>length %s: %s journeys",
+                sb_printf(b,
+                          "<rect class=\"hbar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                          "height=\"%.1f\" fill=\"#5B8DB8\"><title>length %s: %s journeys",
                           x, top + ph - bh, bw * 0.8, bh, lab, fmt_int(h->count[l], buf));
                 sb_printf(b, ", %s converted</title></rect>\n", fmt_int(h->conv[l], buf));
                 if (h->B <= 24 && h->count[l] > 0)
-                    sb_printf(b, "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" "
-                                 "text-anchor=\"middle\">%s</text>\n",
+                    sb_printf(b,
+                              "<text class=\"val\" x=\"%.1f\" y=\"%.1f\" "
+                              "text-anchor=\"middle\">%s</text>\n",
                               x + bw * 0.4, top + ph - bh - 4, fmt_int(h->count[l], buf));
             }
         } else {
@@ -645,9 +635,10 @@ static void length_charts(sb *b, const length_hist *h) {
                 double r = (double)h->conv[l] / (double)h->count[l];
                 bin_label(h, l, lab);
                 int few = h->count[l] < 30;
-                sb_printf(b, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
-                             "fill=\"%s\" stroke=\"#D55E00\" stroke-width=\"1.5\"><title>"
-                             "length %s: %s converted",
+                sb_printf(b,
+                          "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
+                          "fill=\"%s\" stroke=\"#D55E00\" stroke-width=\"1.5\"><title>"
+                          "length %s: %s converted",
                           left + bw * ((double)l - 0.5), top + ph - ph * r / vmax,
                           few ? "#fff" : "#D55E00", lab, fmt_pct(r, buf));
                 sb_printf(b, " of %s journeys</title></circle>\n", fmt_int(h->count[l], buf));
@@ -655,10 +646,11 @@ static void length_charts(sb *b, const length_hist *h) {
         }
         if (h->cut && h->cut < h->B) {
             double x = left + bw * (double)h->cut;
-            sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#5b6675\" "
-                         "stroke-dasharray=\"4 3\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\">"
-                         "longer journeys keep their last %zu touches</text>\n",
-                      x, top, x, top + ph, x + 5, top + 10, h->cut);
+            sb_printf(b,
+                      "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#5b6675\" "
+                      "stroke-dasharray=\"4 3\"/><text class=\"tick halo\" x=\"%.1f\" "
+                      "y=\"%.1f\">longer journeys keep their last %zu touches</text>\n",
+                      x, x, top, top + ph, x + 5, top + 10, h->cut);
         }
         sb_printf(b, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
                   left, W - right, top + ph, top + ph);
@@ -684,9 +676,7 @@ static void errors_table(sb *b, const view *v) {
     size_t M = v->S - 1, C = v->C;
     char buf[64];
     err_row *rows = tp_calloc(M ? M : 1, sizeof *rows);
-    double *work = tp_calloc(2 * (C ? C : 1), sizeof *work);
-    size_t *iw = tp_calloc(C ? C : 1, sizeof *iw);
-    if (!rows || !work || !iw) {
+    if (!rows) {
         b->oom = 1;
         goto done;
     }
@@ -706,7 +696,7 @@ static void errors_table(sb *b, const view *v) {
             if (d < r->under) r->under = d, r->under_c = c;
         }
         r->tvd = sum / 2;
-        r->rho = spearman(truth, sh, C, work, iw);
+        r->rho = tp_spearman(sh, truth, C);
         if (r->tvd > worst) worst = r->tvd;
     }
     qsort(rows, M, sizeof *rows, cmp_err);
@@ -720,31 +710,33 @@ static void errors_table(sb *b, const view *v) {
                "<th class=\"l\">Most under-credited</th></tr></thead><tbody>\n");
     for (size_t k = 0; k < M; k++) {
         const err_row *r = &rows[k];
-        sb_printf(b, "<tr%s><td>%zu</td><td class=\"l\"><i class=\"sw\" style=\"background:%s\">"
-                     "</i>",
+        sb_printf(b,
+                  "<tr%s><td>%zu</td><td class=\"l\"><i class=\"sw\" style=\"background:%s\">"
+                  "</i>",
                   k == 0 ? " class=\"best\"" : "", k + 1, v->scolour[r->s]);
         sb_esc(b, v->sname[r->s]);
         double mw = worst > 0 ? 120 * r->tvd / worst : 0;
-        sb_printf(b, "</td><td class=\"l\"><span class=\"meter\" style=\"width:%.0fpx\"></span>%s"
-                     "</td>",
+        sb_printf(b,
+                  "</td><td class=\"l\"><span class=\"meter\" style=\"width:%.0fpx\"></span>%s"
+                  "</td>",
                   mw, fmt_pct(r->tvd, buf));
         sb_printf(b, "<td>%s</td><td class=\"l name\">", fmt_num(r->rho, 2, buf));
         if (C && r->over > 0) {
             sb_esc(b, v->cname[r->over_c]);
             sb_printf(b, " (+%s pts)", fmt_num(r->over * 100, 1, buf));
-        } else sb_puts(b, "\xE2\x80\x93");
+        } else
+            sb_puts(b, "\xE2\x80\x93");
         sb_puts(b, "</td><td class=\"l name\">");
         if (C && r->under < 0) {
             sb_esc(b, v->cname[r->under_c]);
             sb_printf(b, " (%s pts)", fmt_num(r->under * 100, 1, buf));
-        } else sb_puts(b, "\xE2\x80\x93");
+        } else
+            sb_puts(b, "\xE2\x80\x93");
         sb_puts(b, "</td></tr>\n");
     }
     sb_puts(b, "</tbody></table></div></section>\n");
 done:
     tp_free(rows);
-    tp_free(work);
-    tp_free(iw);
 }
 
 static void credit_table(sb *b, const view *v) {
@@ -817,8 +809,9 @@ static void attention_table(sb *b, const tp_frame *att, const char *source) {
         sb_puts(b, "<tr><td class=\"l name\">");
         sb_esc(b, names[r]);
         sb_printf(b, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-                  fmt_num(tp_column_get_f64(ct, r), 1, b1), fmt_num(tp_column_get_f64(ca, r), 4, b2),
-                  fmt_num(key[r], 1, b3), fmt_pct(sum > 0 ? key[r] / sum : NAN, b4));
+                  fmt_num(tp_column_get_f64(ct, r), 1, b1),
+                  fmt_num(tp_column_get_f64(ca, r), 4, b2), fmt_num(key[r], 1, b3),
+                  fmt_pct(sum > 0 ? key[r] / sum : NAN, b4));
     }
     sb_puts(b, "</tbody></table></div></section>\n");
 done:
@@ -869,7 +862,7 @@ tp_status tp_report_html_render(const tp_report_html_input *in, char **out) {
     card(&b, fmt_int(conv, buf), "conversions");
     card(&b, fmt_pct(j->n ? (double)conv / (double)j->n : NAN, buf), "conversion rate");
     card(&b, fmt_int((int64_t)j->n_campaigns, buf), "campaigns");
-    card(&b, fmt_int((int64_t)j->n_touches, buf), "touches");
+    card(&b, fmt_int((int64_t)j->n_touches, buf), "touches kept");
     card(&b, fmt_num(j->n ? (double)j->n_touches / (double)j->n : NAN, 1, buf),
          "touches per journey");
     if (cut) {

@@ -41,8 +41,16 @@ tp_status tp_fail_context(tp_status code, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error && old[0])
-        snprintf(last_error + n, sizeof last_error - (size_t)n, ": %s", old);
+    if (n >= 0 && (size_t)n + 2 < sizeof last_error && old[0]) {
+        /* Append ": <old>", cut to fit (truncation is intended: the newest context comes first). */
+        size_t at = (size_t)n, room = sizeof last_error - at - 1, len = strlen(old);
+        memcpy(last_error + at, ": ", 2);
+        at += 2;
+        room -= 2;
+        if (len > room) len = room;
+        memcpy(last_error + at, old, len);
+        last_error[at + len] = 0;
+    }
     return code;
 }
 

@@ -46,38 +46,40 @@ done:
     return rc;
 }
 
-// fsync the directory holding path so the rename itself is durable.
-static tp_status fsync_dir_of(const char *path) {
-    tp_status rc = TP_OK;
+// The directory holding path (a new string), for the fsync after the rename.
+static char *dir_of(const char *path) {
     char *dir = tp_strdup(path);
-    if (!dir) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (!dir) return NULL;
     char *slash = strrchr(dir, '/');
     if (!slash) strcpy(dir, ".");
     else if (slash == dir) dir[1] = '\0';
     else *slash = '\0';
+    return dir;
+}
+
+// fsync a directory so a rename inside it is durable.
+static tp_status fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = tp_fail(TP_ERR_IO, "cannot open directory '%s': %s", dir, strerror(errno));
-        goto done;
-    }
+    if (fd < 0) return tp_fail(TP_ERR_IO, "cannot open directory '%s': %s", dir, strerror(errno));
+    tp_status rc = TP_OK;
     if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) /* some filesystems refuse dir fsync */
         rc = tp_fail(TP_ERR_IO, "cannot fsync directory '%s': %s", dir, strerror(errno));
     close(fd);
-done:
-    tp_free(dir);
     return rc;
 }
 
 tp_status tp_atomic_commit(tp_atomic_file *af) {
     tp_status rc = TP_OK;
     if (!af->fp) return tp_fail(TP_ERR_ARG, "atomic commit: file is not open");
-    int err = 0;
+    char *dir = dir_of(af->path); /* before the rename: nothing may fail after it but the fsync */
+    int err = dir ? 0 : ENOMEM;
     if (fflush(af->fp) != 0) err = errno;
     if (!err && fsync(fileno(af->fp)) != 0) err = errno;
     if (fclose(af->fp) != 0 && !err) err = errno;
     af->fp = NULL;
     if (err) {
-        rc = tp_fail(TP_ERR_IO, "cannot write '%s': %s", af->tmp_path, strerror(err));
+        rc = tp_fail(err == ENOMEM ? TP_ERR_NOMEM : TP_ERR_IO, "cannot write '%s': %s",
+                     af->tmp_path, strerror(err));
         unlink(af->tmp_path);
         goto done;
     }
@@ -87,8 +89,9 @@ tp_status tp_atomic_commit(tp_atomic_file *af) {
         unlink(af->tmp_path);
         goto done;
     }
-    rc = fsync_dir_of(af->path);
+    rc = fsync_dir(dir);
 done:
+    tp_free(dir);
     tp_free(af->path);
     tp_free(af->tmp_path);
     af->path = af->tmp_path = NULL;

@@ -1,8 +1,9 @@
 /* parquet_write.c: the streaming Parquet writer. Frames are buffered into row groups of
  * opts.row_group_rows; each column chunk is an optional PLAIN dictionary page (strings, whose frame
  * codes are remapped to the chunk's used subset) plus data pages (v1 or v2) with RLE/bit-packed
- * definition levels, compressed per page; the footer (FileMetaData, Thrift compact) ends the file.
- * All columns are OPTIONAL so later batches may hold nulls. Output is atomic (io.h). */
+ * definition levels, compressed per page, the chunks of a row group encoded in parallel; the footer
+ * (FileMetaData, Thrift compact) ends the file. All columns are OPTIONAL so later batches may hold
+ * nulls. Output is atomic (io.h). Spec: apache/parquet-format (parquet.thrift, Encodings.md). */
 #include "io/codec.h"
 #include "io/thrift_write.h"
 #include "touchpoint/io.h"
@@ -10,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +73,7 @@ static inline bool bit_get(const uint8_t *bm, size_t i) {
 }
 static inline void bit_put(uint8_t *bm, size_t i, bool v) {
     if (v) bm[i >> 3] |= (uint8_t)(1u << (i & 7));
-    else bm[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    else bm[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }
 
 // ---- RLE / bit-packed hybrid (Parquet Encodings.md) ----
@@ -150,16 +152,16 @@ static int bit_width(uint32_t max) {
 // ---- per-chunk string dictionary: the used subset of the frames' dictionaries ----
 
 typedef struct sdict {
-    uint8_t *pool;            /* entry bytes back to back */
+    uint8_t *pool; /* entry bytes back to back */
     size_t pool_len, pool_cap;
-    size_t *off;              /* entry start in pool */
-    uint32_t *len;            /* entry length */
-    uint64_t *hash;           /* entry hash (for rehashing) */
-    size_t n, cap;            /* entries */
-    int32_t *slots;           /* open addressing: entry index or -1 */
-    size_t n_slots;           /* power of two */
+    size_t *off;    /* entry start in pool */
+    uint32_t *len;  /* entry length */
+    uint64_t *hash; /* entry hash (for rehashing) */
+    size_t n, cap;  /* entries */
+    int32_t *slots; /* open addressing: entry index or -1 */
+    size_t n_slots; /* power of two */
     // remap cache: source-dictionary code -> entry, valid when gen matches
-    tp_strdict *src;          /* referenced */
+    tp_strdict *src; /* referenced */
     int32_t *cache;
     uint32_t *cache_gen;
     size_t cache_cap;
@@ -268,43 +270,59 @@ typedef struct rowgroup_meta {
 typedef struct wcol {
     char *name;
     tp_dtype type;
-    tp_time_unit unit;     /* frame unit */
-    bool seconds;          /* frame holds seconds: written as millis (Parquet has no seconds) */
-    size_t elem;           /* bytes per buffered value */
-    uint8_t *vals;         /* buffered values (strings: chunk dictionary entries) */
-    size_t vals_cap;       /* rows */
-    uint8_t *valid;        /* buffered validity bitmap, NULL while no null was buffered */
-    size_t valid_cap;      /* bytes */
-    sdict dict;            /* strings */
+    tp_time_unit unit; /* frame unit */
+    bool seconds;      /* frame holds seconds: written as millis (Parquet has no seconds) */
+    size_t elem;       /* bytes per buffered value */
+    uint8_t *vals;     /* buffered values (strings: chunk dictionary entries) */
+    size_t vals_cap;   /* rows */
+    uint8_t *valid;    /* buffered validity bitmap, NULL while no null was buffered */
+    size_t valid_cap;  /* bytes */
+    sdict dict;        /* strings */
 } wcol;
 
-struct tp_pq_writer {
-    tp_atomic_file af;
-    char *path;            /* destination, for messages */
-    tp_pq_write_opts opts;
-    char **kv;             /* key, value, ... copies */
-    size_t n_kv;           /* pairs */
-    bool failed;
-    tp_status fail_rc;
-    uint64_t offset;       /* bytes written so far */
-    bool have_schema;
-    size_t n_cols;
-    wcol *cols;
-    size_t buffered;       /* rows buffered for the current row group */
-    int64_t total_rows;
-    rowgroup_meta *rgs;
-    size_t n_rgs, rgs_cap;
-    // scratch, reused across pages
+// Per-thread encoding scratch, reused across pages and row groups.
+typedef struct scratch {
     bytebuf page, comp, levels;
     uint32_t *u32;
     size_t u32_cap;
     tp_tw tw;
+} scratch;
+
+static void scratch_free(scratch *s) {
+    bb_free(&s->page);
+    bb_free(&s->comp);
+    bb_free(&s->levels);
+    tp_free(s->u32);
+    tp_tw_free(&s->tw);
+}
+
+struct tp_pq_writer {
+    tp_atomic_file af;
+    char *path; /* destination, for messages */
+    tp_pq_write_opts opts;
+    char **kv;   /* key, value, ... copies */
+    size_t n_kv; /* pairs */
+    bool failed;
+    tp_status fail_rc;
+    uint64_t offset; /* bytes written so far */
+    bool have_schema;
+    size_t n_cols;
+    wcol *cols;
+    size_t buffered; /* rows buffered for the current row group */
+    int64_t total_rows;
+    rowgroup_meta *rgs;
+    size_t n_rgs, rgs_cap;
+    // column chunks are encoded in parallel into chunk_out[column], then written in order
+    scratch *scr; /* one per worker */
+    int n_scr;
+    bytebuf *chunk_out; /* n_cols */
+    tp_tw tw;           /* footer */
 };
 
 typedef struct colview {
-    const void *vals;      /* row 0 of the row group; strings: int32 chunk-dictionary entries */
-    const uint8_t *valid;  /* NULL = no nulls */
-    size_t bit0;           /* bit of row 0 in valid */
+    const void *vals;     /* row 0 of the row group; strings: int32 chunk-dictionary entries */
+    const uint8_t *valid; /* NULL = no nulls */
+    size_t bit0;          /* bit of row 0 in valid */
 } colview;
 
 void tp_pq_write_opts_default(tp_pq_write_opts *o) {
@@ -331,14 +349,14 @@ static tp_status write_bytes(tp_pq_writer *w, const void *p, size_t n) {
     return TP_OK;
 }
 
-static tp_status ensure_u32(tp_pq_writer *w, size_t n) {
-    if (n <= w->u32_cap) return TP_OK;
-    size_t cap = w->u32_cap ? w->u32_cap : 1024;
+static tp_status ensure_u32(scratch *s, size_t n) {
+    if (n <= s->u32_cap) return TP_OK;
+    size_t cap = s->u32_cap ? s->u32_cap : 1024;
     while (cap < n) cap *= 2;
-    uint32_t *p = tp_realloc(w->u32, cap * sizeof *p);
+    uint32_t *p = tp_realloc(s->u32, cap * sizeof *p);
     if (!p) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
-    w->u32 = p;
-    w->u32_cap = cap;
+    s->u32 = p;
+    s->u32_cap = cap;
     return TP_OK;
 }
 
@@ -392,8 +410,9 @@ static tp_status check_schema(const tp_pq_writer *w, const tp_frame *f) {
                            wpath(w), i, tp_column_name(c), wc->name);
         if (tp_column_type(c) != wc->type ||
             (wc->type == TP_DTYPE_TIMESTAMP && tp_column_unit(c) != wc->unit))
-            return tp_fail(TP_ERR_SHAPE, "writing '%s': column '%s' changed type from the first frame",
-                           wpath(w), wc->name);
+            return tp_fail(TP_ERR_SHAPE,
+                           "writing '%s': column '%s' changed type from the first frame", wpath(w),
+                           wc->name);
     }
     return TP_OK;
 }
@@ -417,7 +436,9 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
     tp_status rc = TP_OK;
     sdict *d = &c->dict;
     tp_strdict *sd = tp_column_dict(src);
-    if (!sd) return tp_fail(TP_ERR_ARG, "writing '%s': string column '%s' has no dictionary", wpath(w), c->name);
+    if (!sd)
+        return tp_fail(TP_ERR_ARG, "writing '%s': string column '%s' has no dictionary", wpath(w),
+                       c->name);
     if (sd != d->src) {
         tp_strdict_unref(d->src);
         d->src = tp_strdict_ref(sd);
@@ -446,8 +467,10 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
         }
         int32_t s = codes[r];
         if (s < 0 || (size_t)s >= dn)
-            return tp_fail(TP_ERR_ARG, "writing '%s': column '%s' row %zu: string code %d outside its dictionary of %zu",
-                           wpath(w), c->name, r, s, dn);
+            return tp_fail(
+                TP_ERR_ARG,
+                "writing '%s': column '%s' row %zu: string code %d outside its dictionary of %zu",
+                wpath(w), c->name, r, s, dn);
         if (d->cache_gen[s] == gen) {
             out[r - lo] = d->cache[s];
             continue;
@@ -465,7 +488,8 @@ static tp_status remap_strings(tp_pq_writer *w, wcol *c, const tp_column *src, s
 }
 
 // Copy (or convert) values of rows [lo, hi) of src into the column buffer at row dst.
-static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
+static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, size_t lo, size_t hi,
+                             size_t dst) {
     tp_status rc = ensure_vals(c, dst + (hi - lo));
     if (rc != TP_OK) return rc;
     if (tp_dtype_is_string(c->type))
@@ -478,25 +502,34 @@ static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, siz
             int64_t v = s[r];
             if (valid && !bit_get(valid, r)) v = 0;
             if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
-                return tp_fail(TP_ERR_ARG, "writing '%s': column '%s' row %zu: timestamp %lld s overflows milliseconds",
-                               wpath(w), c->name, r, (long long)v);
+                return tp_fail(
+                    TP_ERR_ARG,
+                    "writing '%s': column '%s' row %zu: timestamp %lld s overflows milliseconds",
+                    wpath(w), c->name, r, (long long)v);
             o[r - lo] = v * 1000;
         }
         return TP_OK;
     }
-    memcpy(c->vals + dst * c->elem, (const uint8_t *)tp_column_cdata(src) + lo * c->elem, (hi - lo) * c->elem);
+    memcpy(c->vals + dst * c->elem, (const uint8_t *)tp_column_cdata(src) + lo * c->elem,
+           (hi - lo) * c->elem);
     return TP_OK;
 }
 
-static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst, size_t rg_rows) {
+// Validity of rows [lo, hi) of src at buffered row dst. The bitmap appears with the first null
+// (earlier rows present) and grows as needed; new bytes start as all-present.
+static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
     const uint8_t *sv = tp_column_validity(src);
     if (!sv && !c->valid) return TP_OK;
-    if (!c->valid) {
-        size_t bytes = (rg_rows + 7) / 8;
-        c->valid = tp_malloc(bytes);
-        if (!c->valid) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
-        c->valid_cap = bytes;
-        memset(c->valid, 0xff, bytes);
+    size_t need = (dst + (hi - lo) + 7) / 8;
+    if (need > c->valid_cap) {
+        size_t cap = c->valid_cap ? c->valid_cap : 1024;
+        while (cap < need) cap *= 2;
+        uint8_t *p = tp_realloc(c->valid, cap);
+        if (!p)
+            return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory buffering '%s'", c->name);
+        memset(p + c->valid_cap, 0xff, cap - c->valid_cap);
+        c->valid = p;
+        c->valid_cap = cap;
     }
     for (size_t r = lo; r < hi; r++) bit_put(c->valid, dst + r - lo, sv ? bit_get(sv, r) : true);
     return TP_OK;
@@ -504,7 +537,8 @@ static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t 
 
 // ---- statistics ----
 
-static tp_status set_minmax(chunk_meta *m, const void *mn, size_t mn_len, const void *mx, size_t mx_len) {
+static tp_status set_minmax(chunk_meta *m, const void *mn, size_t mn_len, const void *mx,
+                            size_t mx_len) {
     m->min = tp_malloc(mn_len ? mn_len : 1);
     m->max = tp_malloc(mx_len ? mx_len : 1);
     if (!m->min || !m->max) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
@@ -610,8 +644,10 @@ static tp_status compute_stats(const wcol *c, const colview *v, size_t n, chunk_
         if (d->n == 0) return TP_OK;
         size_t lo = 0, hi = 0;
         for (size_t e = 1; e < d->n; e++) {
-            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[lo], d->len[lo]) < 0) lo = e;
-            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[hi], d->len[hi]) > 0) hi = e;
+            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[lo], d->len[lo]) < 0)
+                lo = e;
+            if (bytes_cmp(d->pool + d->off[e], d->len[e], d->pool + d->off[hi], d->len[hi]) > 0)
+                hi = e;
         }
         if (d->len[lo] > STATS_MAX_BYTES || d->len[hi] > STATS_MAX_BYTES) return TP_OK;
         return set_minmax(m, d->pool + d->off[lo], d->len[lo], d->pool + d->off[hi], d->len[hi]);
@@ -622,38 +658,42 @@ static tp_status compute_stats(const wcol *c, const colview *v, size_t n, chunk_
 
 // ---- pages ----
 
-// Compress (unless UNCOMPRESSED) the page body in w->page (the first `plain_prefix` bytes stay
-// uncompressed: v2 levels), encode the header in w->tw (already filled by the caller except sizes),
-// and write both.
-static tp_status emit_page(tp_pq_writer *w, int page_type, size_t plain_prefix, int32_t n_values,
-                           int32_t n_nulls, int32_t n_rows, int encoding, int32_t dict_entries,
-                           chunk_meta *m) {
+// Compress (unless UNCOMPRESSED) the page body in s->page (the first `plain_prefix` bytes stay
+// uncompressed: v2 levels), encode its header and append both to out. Offsets in m are relative
+// to the start of out until flush_rowgroup places the chunk in the file.
+static tp_status emit_page(const tp_pq_writer *w, scratch *s, bytebuf *out, int page_type,
+                           size_t plain_prefix, int32_t n_values, int32_t n_nulls, int32_t n_rows,
+                           int encoding, int32_t dict_entries, chunk_meta *m) {
     tp_status rc = TP_OK;
-    const uint8_t *body = w->page.p;
-    size_t ulen = w->page.len, clen = ulen;
+    const uint8_t *body = s->page.p;
+    size_t ulen = s->page.len, clen = ulen;
     if (w->opts.codec != TP_CODEC_UNCOMPRESSED) {
         size_t out_len = 0;
-        rc = tp_codec_compress(w->opts.codec, w->opts.level, w->page.p + plain_prefix,
-                               ulen - plain_prefix, &w->comp.p, &w->comp.cap, &out_len);
+        rc = tp_codec_compress(w->opts.codec, w->opts.level, s->page.p + plain_prefix,
+                               ulen - plain_prefix, &s->comp.p, &s->comp.cap, &out_len);
         if (rc != TP_OK) return tp_fail_context(rc, "writing '%s'", wpath(w));
         // comp = levels (uncompressed) + compressed values
         if (plain_prefix) {
-            w->comp.len = out_len;
-            rc = bb_reserve(&w->comp, plain_prefix);
+            s->comp.len = out_len;
+            rc = bb_reserve(&s->comp, plain_prefix);
             if (rc != TP_OK) return rc;
-            memmove(w->comp.p + plain_prefix, w->comp.p, out_len);
-            memcpy(w->comp.p, w->page.p, plain_prefix);
+            memmove(s->comp.p + plain_prefix, s->comp.p, out_len);
+            memcpy(s->comp.p, s->page.p, plain_prefix);
         }
-        body = w->comp.p;
+        body = s->comp.p;
         clen = plain_prefix + out_len;
     }
     if (ulen > INT32_MAX || clen > INT32_MAX)
-        return tp_fail(TP_ERR_ARG, "writing '%s': a page of %zu bytes exceeds Parquet's 2 GiB limit", wpath(w), ulen);
-    tp_tw *t = &w->tw;
+        return tp_fail(TP_ERR_ARG,
+                       "writing '%s': a page of %zu bytes exceeds Parquet's 2 GiB limit", wpath(w),
+                       ulen);
+    tp_tw *t = &s->tw;
     tp_tw_reset(t);
     tp_tw_field_i32(t, 1, page_type);
     tp_tw_field_i32(t, 2, (int32_t)ulen);
     tp_tw_field_i32(t, 3, (int32_t)clen);
+    // Page CRC: CRC-32 of the page bytes as written (after the header); readers may verify it.
+    tp_tw_field_i32(t, 4, (int32_t)(uint32_t)crc32(0L, body, (uInt)clen));
     if (page_type == PAGE_DATA) {
         tp_tw_field_struct(t, 5);
         tp_tw_field_i32(t, 1, n_values);
@@ -680,57 +720,60 @@ static tp_status emit_page(tp_pq_writer *w, int page_type, size_t plain_prefix, 
     tp_tw_struct_end(t);
     rc = tp_tw_status(t);
     if (rc != TP_OK) return rc;
-    if (page_type == PAGE_DICTIONARY) m->dict_page_offset = (int64_t)w->offset;
-    else if (m->data_page_offset < 0) m->data_page_offset = (int64_t)w->offset;
-    rc = write_bytes(w, t->buf, t->len);
-    if (rc == TP_OK) rc = write_bytes(w, body, clen);
+    if (page_type == PAGE_DICTIONARY) m->dict_page_offset = (int64_t)out->len;
+    else if (m->data_page_offset < 0) m->data_page_offset = (int64_t)out->len;
+    rc = bb_reserve(out, t->len + clen);
+    if (rc != TP_OK) return rc;
+    memcpy(out->p + out->len, t->buf, t->len);
+    memcpy(out->p + out->len + t->len, body, clen);
+    out->len += t->len + clen;
     m->total_uncompressed += (int64_t)(t->len + ulen);
     m->total_compressed += (int64_t)(t->len + clen);
     return rc;
 }
 
-// Definition levels of rows [r0, r1) into w->levels as an RLE/bit-packed hybrid run (width 1).
-static tp_status encode_levels(tp_pq_writer *w, const colview *v, size_t r0, size_t r1, size_t *nulls) {
+// Definition levels of rows [r0, r1) into s->levels as an RLE/bit-packed hybrid run (width 1).
+static tp_status encode_levels(scratch *s, const colview *v, size_t r0, size_t r1, size_t *nulls) {
     tp_status rc = TP_OK;
     size_t n = r1 - r0, nn = 0;
-    w->levels.len = 0;
+    s->levels.len = 0;
     if (v->valid) {
-        rc = ensure_u32(w, n);
+        rc = ensure_u32(s, n);
         if (rc != TP_OK) return rc;
         for (size_t r = r0; r < r1; r++) {
             uint32_t d = bit_get(v->valid, v->bit0 + r);
-            w->u32[r - r0] = d;
+            s->u32[r - r0] = d;
             nn += !d;
         }
     }
     *nulls = nn;
     if (!nn) { /* one RLE run of 1s */
-        rc = bb_reserve(&w->levels, 16);
+        rc = bb_reserve(&s->levels, 16);
         if (rc != TP_OK) return rc;
-        put_varint(&w->levels, (uint64_t)n << 1);
-        w->levels.p[w->levels.len++] = 1;
+        put_varint(&s->levels, (uint64_t)n << 1);
+        s->levels.p[s->levels.len++] = 1;
         return TP_OK;
     }
-    return rle_encode(&w->levels, w->u32, n, 1);
+    return rle_encode(&s->levels, s->u32, n, 1);
 }
 
-// Values of present rows in [r0, r1) appended to w->page.
-static tp_status encode_values(tp_pq_writer *w, const wcol *c, const colview *v, size_t r0, size_t r1,
+// Values of present rows in [r0, r1) appended to s->page.
+static tp_status encode_values(scratch *s, const wcol *c, const colview *v, size_t r0, size_t r1,
                                size_t nulls, bool dict, int dict_bw) {
     tp_status rc = TP_OK;
-    bytebuf *b = &w->page;
+    bytebuf *b = &s->page;
     size_t n = r1 - r0, np = n - nulls;
     if (dict) {
         const int32_t *x = (const int32_t *)v->vals;
-        rc = ensure_u32(w, np);
+        rc = ensure_u32(s, np);
         if (rc != TP_OK) return rc;
         size_t k = 0;
         for (size_t r = r0; r < r1; r++)
-            if (PRESENT(v, r)) w->u32[k++] = (uint32_t)x[r];
+            if (PRESENT(v, r)) s->u32[k++] = (uint32_t)x[r];
         rc = bb_reserve(b, 1);
         if (rc != TP_OK) return rc;
         b->p[b->len++] = (uint8_t)dict_bw;
-        return rle_encode(b, w->u32, np, dict_bw);
+        return rle_encode(b, s->u32, np, dict_bw);
     }
     if (tp_dtype_is_string(c->type)) {
         const int32_t *x = (const int32_t *)v->vals;
@@ -792,7 +835,7 @@ static tp_status encode_values(tp_pq_writer *w, const wcol *c, const colview *v,
     return TP_OK;
 }
 
-// Rows of the page starting at r0 (at least one): fixed-width types by count, plain strings by bytes.
+// Rows of the page from r0 (at least one): fixed-width types by count, plain strings by bytes.
 static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, size_t r0, size_t n,
                        bool dict, int dict_bw) {
     size_t target = w->opts.page_bytes ? w->opts.page_bytes : 1;
@@ -812,7 +855,10 @@ static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, s
     return n - r0 < rows ? n : r0 + rows;
 }
 
-static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t n, chunk_meta *m) {
+// Encode one column chunk (dictionary page, data pages) into out. Runs on a worker thread: it
+// touches only this column's state, s and out.
+static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const colview *v, size_t n,
+                             chunk_meta *m, bytebuf *out) {
     tp_status rc = TP_OK;
     m->dict_page_offset = -1;
     m->data_page_offset = -1;
@@ -832,15 +878,15 @@ static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t 
     if (dict && dict_bw == 0) dict_bw = 1;
     m->dict_encoded = dict;
     if (dict) { /* PLAIN dictionary page: the used subset of the frames' dictionaries */
-        w->page.len = 0;
-        rc = bb_reserve(&w->page, d->pool_len + 4 * d->n);
+        s->page.len = 0;
+        rc = bb_reserve(&s->page, d->pool_len + 4 * d->n);
         if (rc != TP_OK) return rc;
         for (size_t e = 0; e < d->n; e++) {
-            put_u32le(&w->page, d->len[e]);
-            memcpy(w->page.p + w->page.len, d->pool + d->off[e], d->len[e]);
-            w->page.len += d->len[e];
+            put_u32le(&s->page, d->len[e]);
+            memcpy(s->page.p + s->page.len, d->pool + d->off[e], d->len[e]);
+            s->page.len += d->len[e];
         }
-        rc = emit_page(w, PAGE_DICTIONARY, 0, 0, 0, 0, ENC_PLAIN, (int32_t)d->n, m);
+        rc = emit_page(w, s, out, PAGE_DICTIONARY, 0, 0, 0, 0, ENC_PLAIN, (int32_t)d->n, m);
         if (rc != TP_OK) return rc;
     }
     int enc = dict ? ENC_RLE_DICTIONARY : ENC_PLAIN;
@@ -849,18 +895,18 @@ static tp_status write_chunk(tp_pq_writer *w, wcol *c, const colview *v, size_t 
     do { /* a 0-row chunk still gets one (empty) data page */
         size_t r1 = page_end(w, c, v, r0, n, dict, dict_bw);
         size_t pn = 0;
-        rc = encode_levels(w, v, r0, r1, &pn);
+        rc = encode_levels(s, v, r0, r1, &pn);
         if (rc != TP_OK) return rc;
-        w->page.len = 0;
-        size_t lv = w->levels.len;
-        rc = bb_reserve(&w->page, lv + 4);
+        s->page.len = 0;
+        size_t lv = s->levels.len;
+        rc = bb_reserve(&s->page, lv + 4);
         if (rc != TP_OK) return rc;
-        if (!v2) put_u32le(&w->page, (uint32_t)lv);
-        memcpy(w->page.p + w->page.len, w->levels.p, lv);
-        w->page.len += lv;
-        rc = encode_values(w, c, v, r0, r1, pn, dict, dict_bw);
+        if (!v2) put_u32le(&s->page, (uint32_t)lv);
+        memcpy(s->page.p + s->page.len, s->levels.p, lv);
+        s->page.len += lv;
+        rc = encode_values(s, c, v, r0, r1, pn, dict, dict_bw);
         if (rc != TP_OK) return rc;
-        rc = emit_page(w, v2 ? PAGE_DATA_V2 : PAGE_DATA, v2 ? lv : 0, (int32_t)(r1 - r0),
+        rc = emit_page(w, s, out, v2 ? PAGE_DATA_V2 : PAGE_DATA, v2 ? lv : 0, (int32_t)(r1 - r0),
                        (int32_t)pn, (int32_t)(r1 - r0), enc, 0, m);
         if (rc != TP_OK) return rc;
         r0 = r1;
@@ -885,7 +931,37 @@ static tp_status add_rowgroup(tp_pq_writer *w, rowgroup_meta **out) {
     return TP_OK;
 }
 
-// Write one row group of n rows from the given column views, then reset the buffers.
+typedef struct encode_job {
+    tp_pq_writer *w;
+    const colview *views;
+    size_t n; /* rows */
+    rowgroup_meta *rg;
+    size_t next; /* next column to take (atomic) */
+    int failed;  /* a column failed: the others stop early (atomic) */
+} encode_job;
+
+// A worker: takes columns one at a time (dynamic, so one wide column does not hold up a fixed
+// share of the others). Each chunk depends on its column alone, so the bytes do not depend on
+// the thread count.
+static tp_status encode_worker(void *ctx, size_t lo, size_t hi, int tid) {
+    encode_job *job = ctx;
+    tp_pq_writer *w = job->w;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->n_cols || __atomic_load_n(&job->failed, __ATOMIC_RELAXED)) return TP_OK;
+        w->chunk_out[i].len = 0;
+        tp_status rc = write_chunk(w, &w->scr[tid], &w->cols[i], &job->views[i], job->n,
+                                   &job->rg->cols[i], &w->chunk_out[i]);
+        if (rc != TP_OK) {
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name,
+                                   w->n_rgs - 1);
+        }
+    }
+}
+
+// Write one row group of n rows from the given column views, then reset the buffers. Columns are
+// encoded and compressed in parallel (tp_threads_default() workers), then written in order.
 static tp_status flush_rowgroup(tp_pq_writer *w, const colview *views, size_t n) {
     tp_status rc = TP_OK;
     if (n == 0) return TP_OK;
@@ -894,11 +970,32 @@ static tp_status flush_rowgroup(tp_pq_writer *w, const colview *views, size_t n)
     if (rc != TP_OK) return rc;
     rg->num_rows = (int64_t)n;
     rg->file_offset = (int64_t)w->offset;
+    if (!w->chunk_out) {
+        w->chunk_out = tp_calloc(w->n_cols, sizeof *w->chunk_out);
+        if (!w->chunk_out) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
+    }
+    int nt = tp_threads_default();
+    if (nt < 1) nt = 1;
+    if ((size_t)nt > w->n_cols) nt = (int)w->n_cols;
+    if (nt > w->n_scr) {
+        scratch *sc = tp_realloc(w->scr, (size_t)nt * sizeof *sc);
+        if (!sc) return tp_fail(TP_ERR_NOMEM, "parquet writer: out of memory");
+        memset(sc + w->n_scr, 0, (size_t)(nt - w->n_scr) * sizeof *sc);
+        w->scr = sc;
+        w->n_scr = nt;
+    }
+    encode_job job = {w, views, n, rg, 0, 0};
+    rc = tp_parallel_for((size_t)nt, nt, encode_worker, &job);
+    if (rc != TP_OK) return rc;
     for (size_t i = 0; i < w->n_cols; i++) {
-        rc = write_chunk(w, &w->cols[i], &views[i], n, &rg->cols[i]);
-        if (rc != TP_OK) return tp_fail_context(rc, "column '%s' of row group %zu", w->cols[i].name, w->n_rgs - 1);
-        rg->total_byte_size += rg->cols[i].total_uncompressed;
-        rg->total_compressed += rg->cols[i].total_compressed;
+        chunk_meta *m = &rg->cols[i];
+        int64_t base = (int64_t)w->offset;
+        m->data_page_offset += base;
+        if (m->dict_page_offset >= 0) m->dict_page_offset += base;
+        rc = write_bytes(w, w->chunk_out[i].p, w->chunk_out[i].len);
+        if (rc != TP_OK) return rc;
+        rg->total_byte_size += m->total_uncompressed;
+        rg->total_compressed += m->total_compressed;
     }
     w->total_rows += (int64_t)n;
     for (size_t i = 0; i < w->n_cols; i++) {
@@ -979,7 +1076,7 @@ static void write_schema_element(tp_tw *t, const wcol *c) {
         if (u == TP_UNIT_MILLIS) tp_tw_field_i32(t, 6, CT_TIMESTAMP_MILLIS);
         if (u == TP_UNIT_MICROS) tp_tw_field_i32(t, 6, CT_TIMESTAMP_MICROS);
         tp_tw_field_struct(t, 10);
-        tp_tw_field_struct(t, 8); /* TIMESTAMP */
+        tp_tw_field_struct(t, 8);     /* TIMESTAMP */
         tp_tw_field_bool(t, 1, true); /* isAdjustedToUTC */
         tp_tw_field_struct(t, 2);     /* unit: TimeUnit union */
         tp_tw_field_struct(t, u == TP_UNIT_MILLIS ? 1 : u == TP_UNIT_MICROS ? 2 : 3);
@@ -988,8 +1085,7 @@ static void write_schema_element(tp_tw *t, const wcol *c) {
         tp_tw_struct_end(t);
         tp_tw_struct_end(t);
         break;
-    default:
-        break;
+    default: break;
     }
     tp_tw_struct_end(t);
 }
@@ -1021,6 +1117,12 @@ static void write_column_chunk(tp_tw *t, const wcol *c, const chunk_meta *m, int
     if (m->dict_page_offset >= 0) tp_tw_field_i64(t, 11, m->dict_page_offset);
     if (m->has_stats) {
         tp_tw_field_struct(t, 12);
+        // Legacy max/min (fields 1, 2) too where their old signed order is right, as Arrow does:
+        // readers predating min_value/max_value still prune on numeric columns.
+        if (m->has_minmax && !tp_dtype_is_string(c->type)) {
+            tp_tw_field_binary(t, 1, m->max, m->max_len);
+            tp_tw_field_binary(t, 2, m->min, m->min_len);
+        }
         tp_tw_field_i64(t, 3, m->null_count);
         if (m->has_minmax) {
             tp_tw_field_binary(t, 5, m->max, m->max_len);
@@ -1049,7 +1151,8 @@ static tp_status write_footer(tp_pq_writer *w) {
         const rowgroup_meta *rg = &w->rgs[g];
         tp_tw_struct_begin(t);
         tp_tw_field_list(t, 1, TP_TT_STRUCT, w->n_cols);
-        for (size_t i = 0; i < w->n_cols; i++) write_column_chunk(t, &w->cols[i], &rg->cols[i], (int)w->opts.codec);
+        for (size_t i = 0; i < w->n_cols; i++)
+            write_column_chunk(t, &w->cols[i], &rg->cols[i], (int)w->opts.codec);
         tp_tw_field_i64(t, 2, rg->total_byte_size);
         tp_tw_field_i64(t, 3, rg->num_rows);
         tp_tw_field_i64(t, 5, rg->file_offset);
@@ -1067,7 +1170,8 @@ static tp_status write_footer(tp_pq_writer *w) {
         }
     }
     tp_tw_field_string(t, 6, "touchpoint " TP_VERSION);
-    tp_tw_field_list(t, 7, TP_TT_STRUCT, w->n_cols); /* column_orders: TYPE_ORDER for every column */
+    // column_orders: TYPE_ORDER for every column (readers then trust min_value/max_value)
+    tp_tw_field_list(t, 7, TP_TT_STRUCT, w->n_cols);
     for (size_t i = 0; i < w->n_cols; i++) {
         tp_tw_struct_begin(t);
         tp_tw_field_struct(t, 1);
@@ -1109,10 +1213,11 @@ static void writer_free(tp_pq_writer *w) {
     for (size_t k = 0; k < 2 * w->n_kv; k++) tp_free(w->kv[k]);
     tp_free(w->kv);
     tp_free(w->path);
-    bb_free(&w->page);
-    bb_free(&w->comp);
-    bb_free(&w->levels);
-    tp_free(w->u32);
+    for (int k = 0; k < w->n_scr; k++) scratch_free(&w->scr[k]);
+    tp_free(w->scr);
+    if (w->chunk_out)
+        for (size_t i = 0; i < w->n_cols; i++) bb_free(&w->chunk_out[i]);
+    tp_free(w->chunk_out);
     tp_tw_free(&w->tw);
     tp_free(w);
 }
@@ -1145,15 +1250,21 @@ tp_status tp_pq_writer_open(const char *path, const tp_pq_write_opts *opts, tp_p
     if (w->opts.page_bytes == 0) w->opts.page_bytes = 1 << 20;
     if (w->opts.page_version == 0) w->opts.page_version = 1;
     if (w->opts.page_version != 1 && w->opts.page_version != 2) {
-        rc = tp_fail(TP_ERR_ARG, "writing '%s': page_version must be 1 or 2, not %d", path, w->opts.page_version);
+        rc = tp_fail(TP_ERR_ARG, "writing '%s': page_version must be 1 or 2, not %d", path,
+                     w->opts.page_version);
         goto done;
     }
     switch (w->opts.codec) {
-    case TP_CODEC_UNCOMPRESSED: case TP_CODEC_SNAPPY: case TP_CODEC_GZIP: case TP_CODEC_BROTLI:
-    case TP_CODEC_ZSTD: case TP_CODEC_LZ4_RAW:
-        break;
+    case TP_CODEC_UNCOMPRESSED:
+    case TP_CODEC_SNAPPY:
+    case TP_CODEC_GZIP:
+    case TP_CODEC_BROTLI:
+    case TP_CODEC_ZSTD:
+    case TP_CODEC_LZ4_RAW: break;
     default:
-        rc = tp_fail(TP_ERR_UNSUPPORTED, "writing '%s': codec %d is not supported for writing (use zstd, snappy, gzip, brotli, lz4_raw or none)",
+        rc = tp_fail(TP_ERR_UNSUPPORTED,
+                     "writing '%s': codec %d is not supported for writing (use zstd, snappy, gzip, "
+                     "brotli, lz4_raw or none)",
                      path, (int)w->opts.codec);
         goto done;
     }
@@ -1161,7 +1272,8 @@ tp_status tp_pq_writer_open(const char *path, const tp_pq_write_opts *opts, tp_p
         size_t n = 0;
         while (opts->metadata[2 * n]) {
             if (!opts->metadata[2 * n + 1]) {
-                rc = tp_fail(TP_ERR_ARG, "writing '%s': metadata key '%s' has no value", path, opts->metadata[2 * n]);
+                rc = tp_fail(TP_ERR_ARG, "writing '%s': metadata key '%s' has no value", path,
+                             opts->metadata[2 * n]);
                 goto done;
             }
             n++;
@@ -1213,7 +1325,7 @@ tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
             wcol *c = &w->cols[i];
             const tp_column *src = tp_frame_col(f, i);
             rc = fill_values(w, c, src, lo, lo + take, w->buffered);
-            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered, rg);
+            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered);
             if (rc != TP_OK) return writer_fail(w, rc);
         }
         w->buffered += take;
@@ -1230,12 +1342,15 @@ tp_status tp_pq_writer_close(tp_pq_writer *w) {
     tp_status rc = TP_OK;
     if (!w) return tp_fail(TP_ERR_ARG, "parquet writer: close of NULL writer");
     if (w->failed) {
-        rc = tp_fail(w->fail_rc, "writing '%s': an earlier write failed; nothing was written", wpath(w));
+        rc = tp_fail(w->fail_rc, "writing '%s': an earlier write failed; nothing was written",
+                     wpath(w));
         goto done;
     }
     if (w->n_cols == 0) { /* readers (DuckDB, Arrow) refuse a schema without columns */
-        rc = tp_fail(TP_ERR_ARG, "writing '%s': no columns to write (write a frame with its columns, "
-                     "even with 0 rows)", wpath(w));
+        rc = tp_fail(TP_ERR_ARG,
+                     "writing '%s': no columns to write (write a frame with its columns, "
+                     "even with 0 rows)",
+                     wpath(w));
         tp_atomic_abort(&w->af);
         goto done;
     }

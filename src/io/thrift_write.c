@@ -22,7 +22,8 @@ void tp_tw_free(tp_tw *w) {
 }
 
 tp_status tp_tw_status(const tp_tw *w) {
-    if (w->failed) return tp_fail(TP_ERR_NOMEM, "thrift encoder: out of memory or nesting too deep");
+    if (w->failed)
+        return tp_fail(TP_ERR_NOMEM, "thrift encoder: out of memory or nesting too deep");
     return TP_OK;
 }
 
