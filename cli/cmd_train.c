@@ -38,6 +38,9 @@ static const char usage[] =
     "  --trials N              search candidates (default 8)\n"
     "  --seed S                seed (default 1); same seed and threads = same model file\n"
     "  --threads N             worker threads (default: all CPUs)\n"
+    "  --baseline DIR          also fit an L2 logistic regression on bag-of-campaigns counts (l2\n"
+    "                          tuned on val), print its test metrics and write its removal-effect\n"
+    "                          credit to DIR/logreg.parquet (for evaluate/report)\n"
     "  --help                  this text\n";
 
 static void on_epoch(void *ud, int trial, const tp_dnamta_hparams *hp, const tp_dnamta_epoch *e) {
@@ -68,11 +71,12 @@ int cmd_train(int argc, char **argv) {
         {"patience", required_argument, NULL, 'p'},   {"search", required_argument, NULL, 's'},
         {"trials", required_argument, NULL, 'n'},     {"seed", required_argument, NULL, 'S'},
         {"threads", required_argument, NULL, 't'},    {"help", no_argument, NULL, 'h'},
+        {"baseline", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     tp_dnamta_train_opts o;
     tp_dnamta_train_opts_default(&o);
-    const char *out = NULL;
+    const char *out = NULL, *baseline_dir = NULL;
     char **controls = NULL;
     size_t n_controls = 0;
     double d;
@@ -172,6 +176,10 @@ int cmd_train(int argc, char **argv) {
                 return cli_usage_error("train", usage, "--threads wants a number from 1 to 1024, not '%s'", optarg);
             }
             break;
+        case 'B':
+            baseline_dir = optarg;
+            o.baseline = true;
+            break;
         case 'h': cli_free_list(controls); return cli_help(usage);
         default: cli_free_list(controls); return cli_usage_error("train", usage, "unknown option");
         }
@@ -187,7 +195,7 @@ int cmd_train(int argc, char **argv) {
     o.on_epoch = on_epoch;
     tp_dnamta_train_result r;
     memset(&r, 0, sizeof r);
-    if (tp_dnamta_train_job(argv[optind], out, (const char *const *)controls, n_controls, &o, &r) != TP_OK) {
+    if (tp_dnamta_train_job(argv[optind], out, (const char *const *)controls, n_controls, &o, baseline_dir, &r) != TP_OK) {
         rc = cli_fail();
         goto done;
     }
@@ -213,6 +221,11 @@ int cmd_train(int argc, char **argv) {
     } else {
         printf("test: the test split is empty\n");
     }
+    if (r.has_baseline && r.n_test > 0)
+        printf("baseline (L2 logistic regression on campaign counts, l2 %g): test ROC-AUC %.4f, PR-AUC %.4f, "
+               "log loss %.4f\n", r.baseline_l2, r.baseline_test.roc_auc, r.baseline_test.pr_auc,
+               r.baseline_test.log_loss);
+    if (baseline_dir) printf("baseline credit: %s/logreg.parquet\n", baseline_dir);
     printf("metrics: %s.metrics.json\n", out);
     rc = 0;
 done:

@@ -504,7 +504,8 @@ static void test_predict_and_credit(void) {
     tp_dnamta_train_opts o;
     small_opts(&o);
     o.epochs = 1;
-    CHECK_OK(tp_dnamta_train_job(dir, mp, NULL, 0, &o, NULL));
+    o.baseline = true;
+    CHECK_OK(tp_dnamta_train_job(dir, mp, NULL, 0, &o, cd, NULL));
     size_t n = 0;
     CHECK_OK(tp_dnamta_predict_job(mp, dir, sp, cd, 2, &n));
     tp_frame *f = NULL, *c = NULL;
@@ -529,6 +530,11 @@ static void test_predict_and_credit(void) {
         tp_frame_free(ca);
     }
     char path[600];
+    snprintf(path, sizeof path, "%s/logreg.parquet", cd);
+    tp_frame *lr = NULL;
+    CHECK_OK(tp_table_read(path, NULL, 0, &lr));
+    CHECK(lr && tp_frame_n_rows(lr) > 0 && tp_frame_find(lr, "share"));
+    tp_frame_free(lr);
     snprintf(path, sizeof path, "%s/attention.parquet", cd);
     CHECK_OK(tp_table_read(path, NULL, 0, &c));
     if (c && j) {

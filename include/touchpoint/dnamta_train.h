@@ -130,6 +130,9 @@ typedef struct tp_dnamta_train_opts {
     int trials;                     /* search: configurations tried, default 8 */
     uint64_t seed;                  /* default 1 */
     int threads;                    /* <= 0: tp_threads_default() */
+    bool baseline;                  /* also fit the logistic-regression baseline (l2 tuned on val),
+                                       evaluate it on the same single test read, and compute its
+                                       removal-effect credit over all journeys */
     /* Called after each epoch of the final training run (trial < 0) and of every search trial. */
     void (*on_epoch)(void *ud, int trial, const tp_dnamta_hparams *hp, const tp_dnamta_epoch *e);
     void *ud;
@@ -167,6 +170,12 @@ typedef struct tp_dnamta_train_result {
     uint8_t *test_label;
     size_t n_test;
     double seconds;
+    bool has_baseline;               /* opts.baseline: */
+    double baseline_l2;              /* chosen on val */
+    tp_metrics_summary baseline_test;
+    double *baseline_credit;         /* (n_vocab) attributed conversions per campaign */
+    double *baseline_share;          /* (n_vocab) */
+    size_t n_vocab;
 } tp_dnamta_train_result;
 TP_API void tp_dnamta_train_result_clear(tp_dnamta_train_result *r);
 
@@ -184,10 +193,16 @@ TP_API tp_status tp_dnamta_model_run(tp_dnamta_model *m, const tp_dnamta_data *d
 TP_API tp_status tp_dnamta_train_metrics_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r,
                                                const char *path);
 
+/* The baseline's credit table dir/logreg.parquet (campaign_nm, attributed_conversions, share) when
+ * r->has_baseline (TP_ERR_ARG otherwise); campaigns in the model's vocabulary order. */
+TP_API tp_status tp_dnamta_baseline_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r, const char *dir);
+
 /* The whole of job 3: open journeys_dir, train, save the model to model_path and write
- * model_path.metrics.json. res (may be NULL) receives the result. */
+ * model_path.metrics.json; with o->baseline and baseline_dir, also baseline_dir/logreg.parquet.
+ * res (may be NULL) receives the result. */
 TP_API tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model_path, const char *const *controls,
-                                     size_t n_controls, const tp_dnamta_train_opts *o, tp_dnamta_train_result *res);
+                                     size_t n_controls, const tp_dnamta_train_opts *o, const char *baseline_dir,
+                                     tp_dnamta_train_result *res);
 /* The whole of job 4: load the model, predict journeys (file or folder), write scores_path
  * (attention_score.parquet) and, when credit_dir is not NULL, credit_dir/attention.parquet and
  * credit_dir/attention_touches.parquet. *n_journeys (may be NULL) receives the count. */
@@ -238,6 +253,10 @@ typedef struct tp_logreg {
 TP_API tp_status tp_logreg_fit_bag(const tp_dnamta_data *d, size_t n_features, double l2, tp_logreg **out);
 TP_API tp_status tp_logreg_predict_bag(const tp_logreg *m, const tp_dnamta_data *d, double *prob);
 TP_API void tp_logreg_free(tp_logreg *m);
+/* Removal-effect credit of the converting journeys of d: in each, campaign c present gets
+ * max(0, p(journey) - p(journey without c's touches)), normalised to sum 1 over the journey (equal
+ * split when every effect is 0). Adds into credit[0 .. n_features-1]. */
+TP_API tp_status tp_logreg_removal_credit(const tp_logreg *m, const tp_dnamta_data *d, double *credit);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,14 @@ tp_status tp_dnamta_train_metrics_write(const tp_dnamta_model *m, const tp_dnamt
     } else {
         json_object_set_new(o, "test", json_null());
     }
+    if (r->has_baseline && r->n_test > 0) {
+        char *bs = NULL;
+        if ((rc = tp_metrics_summary_json(&r->baseline_test, &bs)) != TP_OK) goto done;
+        json_t *bj = json_loads(bs, 0, NULL);
+        tp_free(bs);
+        if (bj) json_object_set_new(bj, "l2", json_real(r->baseline_l2));
+        json_object_set_new(o, "baseline_logreg", bj);
+    }
     json_object_set_new(o, "best_epoch", json_integer(r->best_epoch));
     json_object_set_new(o, "best_validation", jnum(r->best_val));
     json_object_set_new(o, "train_seconds", json_real(r->seconds));
@@ -82,8 +90,42 @@ done:
     return rc;
 }
 
+tp_status tp_dnamta_baseline_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r, const char *dir) {
+    tp_frame *f = NULL;
+    tp_column *c = NULL;
+    size_t K = m->n_vocab, pl = strlen(dir) + 32;
+    char *path = tp_malloc(pl);
+    tp_status rc = TP_OK;
+    if (!path) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (!r->has_baseline || r->n_vocab != K) {
+        rc = tp_fail(TP_ERR_ARG, "no baseline was trained with this model");
+        goto done;
+    }
+    if ((rc = tp_frame_new(&f)) != TP_OK || (rc = tp_column_new("campaign_nm", TP_DTYPE_STR, K, &c)) != TP_OK) goto done;
+    for (size_t k = 0; k < K && rc == TP_OK; k++) rc = tp_column_push_str(c, m->vocab[k], strlen(m->vocab[k]));
+    if (rc != TP_OK || (rc = tp_frame_add_take(f, c)) != TP_OK) goto done;
+    c = NULL;
+    const char *names[2] = {"attributed_conversions", "share"};
+    const double *vals[2] = {r->baseline_credit, r->baseline_share};
+    for (int q = 0; q < 2; q++) {
+        if ((rc = tp_column_new(names[q], TP_DTYPE_F64, K, &c)) != TP_OK) goto done;
+        for (size_t k = 0; k < K && rc == TP_OK; k++) rc = tp_column_push_f64(c, vals[q][k]);
+        if (rc != TP_OK || (rc = tp_frame_add_take(f, c)) != TP_OK) goto done;
+        c = NULL;
+    }
+    if ((rc = tp_mkdirs(dir)) != TP_OK) goto done;
+    snprintf(path, pl, "%s/logreg.parquet", dir);
+    rc = tp_table_write(f, path, NULL);
+done:
+    tp_column_free(c);
+    tp_frame_free(f);
+    tp_free(path);
+    return rc;
+}
+
 tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model_path, const char *const *controls,
-                              size_t n_controls, const tp_dnamta_train_opts *o, tp_dnamta_train_result *res) {
+                              size_t n_controls, const tp_dnamta_train_opts *o, const char *baseline_dir,
+                              tp_dnamta_train_result *res) {
     tp_dnamta_splits *s = NULL;
     tp_dnamta_model *m = NULL;
     tp_dnamta_train_result r;
@@ -97,6 +139,7 @@ tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model_path, 
     if ((rc = tp_dnamta_train(s, o, &m, &r)) != TP_OK) goto done;
     if ((rc = tp_dnamta_model_save(m, model_path)) != TP_OK) goto done;
     if ((rc = tp_dnamta_train_metrics_write(m, &r, mpath)) != TP_OK) goto done;
+    if (o->baseline && baseline_dir && (rc = tp_dnamta_baseline_write(m, &r, baseline_dir)) != TP_OK) goto done;
     if (res) {
         *res = r;
         memset(&r, 0, sizeof r);

@@ -49,6 +49,8 @@ void tp_dnamta_train_result_clear(tp_dnamta_train_result *r) {
     tp_free(r->trial_epochs);
     tp_free(r->test_prob);
     tp_free(r->test_label);
+    tp_free(r->baseline_credit);
+    tp_free(r->baseline_share);
     memset(r, 0, sizeof *r);
 }
 
@@ -328,6 +330,60 @@ static char *dump(json_t *o) {
     return r;
 }
 
+/* The logistic-regression baseline: l2 chosen on val ROC-AUC, test metrics on the (already read)
+ * test split, removal-effect credit over train + val + test. */
+static tp_status baseline(const tp_dnamta_data *tr, const tp_dnamta_data *va, const tp_dnamta_data *te, size_t K,
+                          tp_dnamta_train_result *r) {
+    static const double l2s[] = {1e-5, 1e-4, 1e-3, 1e-2};
+    tp_logreg *best = NULL, *m = NULL;
+    size_t nmax = va->n > te->n ? va->n : te->n;
+    double *p = tp_malloc((nmax ? nmax : 1) * sizeof *p), best_auc = -INFINITY;
+    uint8_t *y = tp_malloc(nmax ? nmax : 1);
+    tp_status rc = TP_OK;
+    r->baseline_credit = tp_calloc(K + 1, sizeof *r->baseline_credit);
+    r->baseline_share = tp_calloc(K + 1, sizeof *r->baseline_share);
+    if (!p || !y || !r->baseline_credit || !r->baseline_share) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory for the baseline");
+        goto done;
+    }
+    for (size_t k = 0; k < sizeof l2s / sizeof *l2s; k++) {
+        if ((rc = tp_logreg_fit_bag(tr, K + 1, l2s[k], &m)) != TP_OK) goto done;
+        double auc = -1;
+        if (va->n > 0) {
+            for (size_t i = 0; i < va->n; i++) y[i] = va->label[i] > 0.5f;
+            if ((rc = tp_logreg_predict_bag(m, va, p)) != TP_OK) goto done;
+            if ((rc = tp_metrics_roc_auc(p, y, va->n, &auc)) != TP_OK) goto done;
+            if (!isfinite(auc)) auc = -1;
+        }
+        if (!best || auc > best_auc) {
+            tp_logreg_free(best);
+            best = m, best_auc = auc, r->baseline_l2 = l2s[k];
+        } else {
+            tp_logreg_free(m);
+        }
+        m = NULL;
+    }
+    if (te->n > 0) {
+        for (size_t i = 0; i < te->n; i++) y[i] = te->label[i] > 0.5f;
+        if ((rc = tp_logreg_predict_bag(best, te, p)) != TP_OK) goto done;
+        if ((rc = tp_metrics_summarize(p, y, te->n, &r->baseline_test)) != TP_OK) goto done;
+    }
+    const tp_dnamta_data *all[3] = {tr, va, te};
+    for (int k = 0; k < 3; k++)
+        if ((rc = tp_logreg_removal_credit(best, all[k], r->baseline_credit)) != TP_OK) goto done;
+    double tot = 0;
+    for (size_t k = 0; k < K; k++) tot += r->baseline_credit[k];
+    for (size_t k = 0; k < K; k++) r->baseline_share[k] = tot > 0 ? r->baseline_credit[k] / tot : 0;
+    r->n_vocab = K;
+    r->has_baseline = true;
+done:
+    tp_logreg_free(best);
+    tp_logreg_free(m);
+    tp_free(p);
+    tp_free(y);
+    return rc;
+}
+
 tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts *o, tp_dnamta_model **out,
                           tp_dnamta_train_result *res) {
     tp_dnamta_train_result r;
@@ -478,6 +534,7 @@ tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts *o, tp
     for (size_t i = 0; i < te->n; i++) r.test_label[i] = te->label[i] > 0.5f;
     if ((rc = tp_dnamta_model_run(m, te, 0, r.test_prob, NULL)) != TP_OK) goto done;
     if (te->n > 0 && (rc = tp_metrics_summarize(r.test_prob, r.test_label, te->n, &r.test)) != TP_OK) goto done;
+    if (o->baseline && (rc = baseline(tr, va, te, n_vocab, &r)) != TP_OK) goto done;
     r.best = hp;
     r.best_epoch = best_ep;
     r.best_val = best_val;

@@ -186,7 +186,7 @@ static tp_status parent(const char *path) {
 tp_status tp_pipeline_model_train(const tp_pipeline_model *m, const char *journeys_dir, const char *model_path) {
     tp_status rc = parent(model_path);
     if (rc != TP_OK) return rc;
-    return tp_dnamta_train_job(journeys_dir, model_path, (const char *const *)m->controls, m->n_controls, &m->o, NULL);
+    return tp_dnamta_train_job(journeys_dir, model_path, (const char *const *)m->controls, m->n_controls, &m->o, NULL, NULL);
 }
 
 tp_status tp_pipeline_model_predict(const tp_pipeline_model *m, const char *model_path, const char *journeys_dir,
