@@ -319,6 +319,21 @@ static void test_shapley_exact(void) {
         CHECK_CLOSE(c->attributed_conversions[2], -59.0 / 180, 1e-12);
         tp_credit_free(c);
     }
+    /* Count game v(S) = C(S): each conversion split equally among its journey's distinct
+     * campaigns: a = 2 + 3/2 + 2/2 = 4.5, b = 1 + 3/2 = 2.5, c = 2/2 = 1; v(abc) = 8. */
+    o.shapley_game = TP_SHAPLEY_COUNT;
+    for (int exact = 0; exact < 2; exact++) {
+        o.shapley_max_exact = exact ? 15 : 2; // 3 players > 2: sampled
+        tp_credit *c = run(j, TP_ATTR_SHAPLEY, &o);
+        if (!c) continue;
+        CHECK(c->n_samples == (exact ? 0 : o.shapley_samples));
+        CHECK_CLOSE(c->base_rate, 8, 0);
+        double tol = exact ? 1e-12 : 0.2; // sampled: permutations over 3 players
+        CHECK_CLOSE(c->attributed_conversions[0], 4.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[1], 2.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[2], 1.0, tol);
+        tp_credit_free(c);
+    }
     tp_journeys_free(j);
 }
 
@@ -480,6 +495,21 @@ static void test_api(void) {
         tp_credit_free(c);
     }
     tp_journeys_free(j);
+
+    // Degenerate inputs: no touches at all, and touches but no conversion. Every method
+    // succeeds with zero credit.
+    const char *none[] = {"-", "+"}, *noconv[] = {"a b -", "c -"};
+    for (int q = 0; q < 2; q++) {
+        j = make(q ? noconv : none, 2, 3, NULL, NULL);
+        for (int m = 0; m < TP_ATTR_N_METHODS; m++) {
+            c = run(j, (tp_attr_method)m, NULL);
+            if (!c) continue;
+            CHECK(c->total_conversions == 0);
+            for (int k = 0; k < 3; k++) CHECK(c->attributed_conversions[k] == 0 && c->share[k] == 0);
+            tp_credit_free(c);
+        }
+        tp_journeys_free(j);
+    }
 }
 
 // ---- evaluation ----
