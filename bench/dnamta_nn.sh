@@ -7,14 +7,14 @@
 # wall-clock second (what a user sees); cpu = per CPU-second of the process. On a shared machine
 # both swing by 3x from run to run, so each side runs NN_REPS times, alternating, and the best
 # epoch of all runs is reported (the capability of each, measured the same way).
-# Env: NN_THREADS (2), NN_JOURNEYS (C side, 30000), NN_TORCH_JOURNEYS (5000), NN_EPOCHS (2),
+# Env: NN_THREADS (2), NN_JOURNEYS (10000), NN_TORCH_JOURNEYS (same), NN_EPOCHS (2),
 # NN_REPS (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
 threads=${NN_THREADS:-2}
-n=${NN_JOURNEYS:-30000}
-nt=${NN_TORCH_JOURNEYS:-5000}
+n=${NN_JOURNEYS:-10000}
+nt=${NN_TORCH_JOURNEYS:-$n}
 epochs=${NN_EPOCHS:-2}
 reps=${NN_REPS:-3}
 make -s "$build/bench/dnamta_bench" "$build/bench/sgemm_peak" BUILD="$build" >/dev/null
