@@ -137,9 +137,12 @@ done:
 
 tp_status tp_din_predict(const tp_din *m, const int32_t *hist, int n_hist, const int32_t *cand,
                          int n_cand, float *probs) {
-    const int T = m->d.T, B = 256;
-    if (n_hist > T) n_hist = T; // newest first: keep the newest T
-    float *ws = tp_malloc(din_ws_size(&m->d, B) * sizeof(float));
+    const int B = 256;
+    if (n_hist > m->d.T) n_hist = m->d.T; // newest first: keep the newest T
+    if (n_hist < 0) n_hist = 0;
+    din_dims db = m->d;
+    const int T = db.T = n_hist > 0 ? n_hist : 1; // no slot that every row pads
+    float *ws = tp_malloc(din_ws_size(&db, B) * sizeof(float));
     int32_t *h = tp_malloc((size_t)B * T * sizeof(int32_t));
     int *len = tp_malloc((size_t)B * sizeof(int));
     tp_status rc = TP_OK;
@@ -158,7 +161,7 @@ tp_status tp_din_predict(const tp_din *m, const int32_t *hist, int n_hist, const
                 rc = tp_fail(TP_ERR_ARG, "candidate keyword %d out of range 0..%d", cand[i + j], m->d.V - 1);
                 goto done;
             }
-        din_model_forward(&m->d, m->p, cand + i, h, len, NULL, n, ws, probs + i);
+        din_model_forward(&db, m->p, cand + i, h, len, NULL, n, ws, probs + i);
     }
 done:
     tp_free(ws);
@@ -211,17 +214,26 @@ typedef struct sample {
     uint8_t y;
 } sample;
 
-static void fill_batch(const lal_data *d, const tp_lookalike_config *c, const din_dims *dm,
-                       const sample *s, const uint32_t *idx, int n, int32_t *cand, int32_t *hist,
-                       int *len, float *y) {
+/* Fill one batch; the history is stored with stride Tb = the longest history in the batch (>= 1),
+ * returned, so the attention MLP never runs on a slot that every row pads. */
+static int fill_batch(const lal_data *d, const tp_lookalike_config *c, const din_dims *dm,
+                      const sample *s, const uint32_t *idx, int n, int32_t *cand, int32_t *hist,
+                      int *len, float *y) {
+    int Tb = 1;
     for (int j = 0; j < n; j++) {
         const sample *x = &s[idx ? idx[j] : (uint32_t)j];
         cand[j] = x->cand;
         y[j] = x->y;
-        int32_t *h = hist + (size_t)j * dm->T;
-        len[j] = lal_history(d, x->user, x->interval, c->history_intervals, dm->T, h);
-        for (int t = len[j]; t < dm->T; t++) h[t] = -1;
+        len[j] = lal_history(d, x->user, x->interval, c->history_intervals, dm->T,
+                             hist + (size_t)j * dm->T);
+        if (len[j] > Tb) Tb = len[j];
     }
+    for (int j = 0; j < n; j++) { // compact rows to stride Tb (forward copy: Tb <= T)
+        int32_t *dst = hist + (size_t)j * Tb;
+        memmove(dst, hist + (size_t)j * dm->T, (size_t)len[j] * sizeof(int32_t));
+        for (int t = len[j]; t < Tb; t++) dst[t] = -1;
+    }
+    return Tb;
 }
 
 static tp_status write_train_stats(const tp_lookalike_config *c, const tp_lookalike_train_stats *s) {
@@ -350,10 +362,11 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
             double loss = 0;
             for (size_t i = 0; i < n_tr; i += (size_t)B) {
                 int nb = (int)(n_tr - i < (size_t)B ? n_tr - i : (size_t)B);
-                fill_batch(d, c, &m->d, S, order + i, nb, cand, hist, len, y);
+                din_dims db = m->d;
+                db.T = fill_batch(d, c, &m->d, S, order + i, nb, cand, hist, len, y);
                 memset(grad, 0, L.n * sizeof(float));
-                loss += din_model_forward(&m->d, m->p, cand, hist, len, y, nb, ws, NULL);
-                din_model_backward(&m->d, m->p, grad, cand, hist, len, y, nb, ws, 1.0f / nb);
+                loss += din_model_forward(&db, m->p, cand, hist, len, y, nb, ws, NULL);
+                din_model_backward(&db, m->p, grad, cand, hist, len, y, nb, ws, 1.0f / nb);
                 nn_clip_grad_norm(grad, L.n, 5.0f);
                 nn_adam_step(m->p, grad, am, av, L.n, (float)c->learning_rate, 0.9f, 0.999f, 1e-8f,
                              (float)c->weight_decay, ++step);
@@ -375,8 +388,9 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     const double prior = (double)st.train_positives / (double)n_tr;
     for (size_t i = 0; i < n_te; i += (size_t)B) {
         int nb = (int)(n_te - i < (size_t)B ? n_te - i : (size_t)B);
-        fill_batch(d, c, &m->d, S + n_tr + i, NULL, nb, cand, hist, len, y);
-        din_model_forward(&m->d, m->p, cand, hist, len, NULL, nb, ws, pt + i);
+        din_dims db = m->d;
+        db.T = fill_batch(d, c, &m->d, S + n_tr + i, NULL, nb, cand, hist, len, y);
+        din_model_forward(&db, m->p, cand, hist, len, NULL, nb, ws, pt + i);
         for (int j = 0; j < nb; j++) {
             const sample *x = &S[n_tr + i + j];
             yt[i + j] = x->y;
