@@ -1,6 +1,6 @@
 /* csv_write.c: the CSV/TSV writer. RFC 4180 quoting only where a value needs it (delimiter,
- * quote, CR or LF inside, or an empty string, which is written "" so it reads back as an empty
- * string while a null is an empty field). Values are formatted by tp_column_format (shortest
+ * quote, CR or LF inside, a leading BOM, or an empty string, which is written "" so it reads back
+ * as an empty string while a null is an empty field). Values are formatted by tp_column_format (shortest
  * round-trip floats, YYYY-MM-DD HH:MM:SS[.ffffff] timestamps). Files are written atomically,
  * optionally gzip-compressed. */
 #include "touchpoint/io.h"
@@ -105,6 +105,8 @@ static tp_status sink_finish(sink *s) {
 
 static bool needs_quotes(const char *p, size_t n, char delim) {
     if (n == 0) return true;
+    /* A leading UTF-8 BOM would be taken for the file's BOM (and dropped) at the start of a file */
+    if (n >= 3 && (uint8_t)p[0] == 0xEF && (uint8_t)p[1] == 0xBB && (uint8_t)p[2] == 0xBF) return true;
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
         if (c == delim || c == '"' || c == '\n' || c == '\r') return true;
