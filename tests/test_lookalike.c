@@ -21,6 +21,8 @@ static void write_text(const char *path, const char *text) {
     fclose(fp);
 }
 
+static void corrupt(const char *src, const char *dst, long off, int byte, long truncate_to);
+
 static bool exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -319,6 +321,29 @@ static void test_train_beats_baseline(void) {
     CHECK(ts.test_samples > 0 && ts.train_samples > ts.test_samples);
     CHECK(ts.test_auc > ts.base_auc + 0.03);
     CHECK(ts.test_logloss < ts.base_logloss);
+    // the model file: round trip, then a flipped byte and a truncation are refused
+    snprintf(p, sizeof p, "%s/out/model.tpdin", dir);
+    tp_din *m = NULL;
+    CHECK_OK(tp_din_load(p, &m));
+    if (m) {
+        CHECK(tp_din_n_keywords(m) == 16);
+        int32_t hist[3] = {4, 8, 4}, cand[16];
+        float pr[16];
+        for (int k = 0; k < 16; k++) cand[k] = k;
+        CHECK_OK(tp_din_predict(m, hist, 3, cand, 16, pr));
+        for (int k = 0; k < 16; k++) CHECK(pr[k] > 0 && pr[k] < 1);
+        CHECK_STATUS(tp_din_predict(m, hist, 3, (int32_t[]){16}, 1, pr), TP_ERR_ARG);
+        char bad[1100];
+        snprintf(bad, sizeof bad, "%s/bad.tpdin", dir);
+        corrupt(p, bad, 200, 0x5a, -1);
+        tp_din *m2 = NULL;
+        CHECK_STATUS(tp_din_load(bad, &m2), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "checksum") != NULL);
+        corrupt(p, bad, -1, 0, 30);
+        CHECK_STATUS(tp_din_load(bad, &m2), TP_ERR_FORMAT);
+        CHECK(m2 == NULL);
+    }
+    tp_din_free(m);
     // scores: one L2-normalised row per kept user, same in .tpsm and .parquet
     uint64_t nu = 0;
     CHECK_OK(tp_lookalike_scores(c, NULL, NULL, &nu));
