@@ -236,6 +236,50 @@ static int fill_batch(const lal_data *d, const tp_lookalike_config *c, const din
     return Tb;
 }
 
+/* Data parallelism: a batch is cut into P contiguous chunks (P = the thread count), each chunk's
+ * gradient goes to its own buffer and the buffers are summed in chunk order, so a given seed and
+ * thread count always give the same model. */
+typedef struct worker {
+    float *ws, *grad, *y;
+    int32_t *cand, *hist;
+    int *len;
+    double loss;
+} worker;
+
+typedef struct batch_job {
+    const lal_data *d;
+    const tp_lookalike_config *c;
+    const tp_din *m;
+    const sample *S;      /* samples; with idx the batch is S[idx[0..nb)], else S[0..nb) */
+    const uint32_t *idx;
+    int nb, P;
+    worker *w;
+    size_t np;
+    float scale;          /* backward of scale * summed loss; 0 = forward only */
+    float *prob;          /* forward only: nb probabilities */
+} batch_job;
+
+static tp_status batch_chunk(void *vx, size_t lo, size_t hi, int tid) {
+    batch_job *x = vx;
+    for (size_t ch = lo; ch < hi; ch++) {
+        worker *w = &x->w[ch];
+        const int a = (int)((int64_t)x->nb * (int64_t)ch / x->P);
+        const int b = (int)((int64_t)x->nb * (int64_t)(ch + 1) / x->P), n = b - a;
+        w->loss = 0;
+        if (x->scale != 0) memset(w->grad, 0, x->np * sizeof(float));
+        if (n <= 0) continue;
+        din_dims db = x->m->d;
+        db.T = fill_batch(x->d, x->c, &x->m->d, x->idx ? x->S : x->S + a, x->idx ? x->idx + a : NULL,
+                          n, w->cand, w->hist, w->len, w->y);
+        w->loss = din_model_forward(&db, x->m->p, w->cand, w->hist, w->len, w->y, n, w->ws,
+                                    x->prob ? x->prob + a : NULL);
+        if (x->scale != 0)
+            din_model_backward(&db, x->m->p, w->grad, w->cand, w->hist, w->len, w->y, n, w->ws,
+                               x->scale);
+    }
+    return TP_OK;
+}
+
 static tp_status write_train_stats(const tp_lookalike_config *c, const tp_lookalike_train_stats *s) {
     json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:i,s:f}", "train_samples",
                           (json_int_t)s->train_samples, "test_samples", (json_int_t)s->test_samples,
@@ -262,9 +306,9 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     tp_din *m = NULL;
     sample *S = NULL;
     uint32_t *order = NULL;
-    float *grad = NULL, *am = NULL, *av = NULL, *ws = NULL, *y = NULL, *pt = NULL, *pb = NULL;
-    int32_t *cand = NULL, *hist = NULL;
-    int *len = NULL;
+    float *grad = NULL, *am = NULL, *av = NULL, *pt = NULL, *pb = NULL;
+    worker *wk = NULL;
+    int P = 1;
     uint8_t *yt = NULL;
     double *kw_pos = NULL, *kw_n = NULL;
     int64_t *ivs = NULL;
@@ -329,12 +373,25 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
         if (!(m->keywords[k] = tp_strdup(d->keywords[k]))) goto nomem;
     const din_layout L = din_layout_of(&m->d);
     const int B = c->batch_size, T = m->d.T;
-    if (!(m->p = tp_malloc(L.n * sizeof(float))) || !(grad = tp_malloc(L.n * sizeof(float))) ||
-        !(am = tp_calloc(L.n, sizeof(float))) || !(av = tp_calloc(L.n, sizeof(float))) ||
-        !(ws = tp_malloc(din_ws_size(&m->d, B) * sizeof(float))) || !(y = tp_malloc((size_t)B * sizeof(float))) ||
-        !(cand = tp_malloc((size_t)B * sizeof(int32_t))) || !(hist = tp_malloc((size_t)B * T * sizeof(int32_t))) ||
-        !(len = tp_malloc((size_t)B * sizeof(int))) || !(order = tp_malloc(n_tr * sizeof(uint32_t))))
+    P = c->threads > 0 ? c->threads : tp_threads_default();
+    if (P > B) P = B;
+    if (P < 1) P = 1;
+    const int CB = (B + P - 1) / P; // the largest chunk
+    if (!(m->p = tp_malloc(L.n * sizeof(float))) || !(am = tp_calloc(L.n, sizeof(float))) ||
+        !(av = tp_calloc(L.n, sizeof(float))) || !(order = tp_malloc(n_tr * sizeof(uint32_t))) ||
+        !(wk = tp_calloc((size_t)P, sizeof *wk)))
         goto nomem;
+    for (int i = 0; i < P; i++) {
+        worker *w = &wk[i];
+        if (!(w->grad = tp_malloc(L.n * sizeof(float))) ||
+            !(w->ws = tp_malloc(din_ws_size(&m->d, CB) * sizeof(float))) ||
+            !(w->y = tp_malloc((size_t)CB * sizeof(float))) ||
+            !(w->cand = tp_malloc((size_t)CB * sizeof(int32_t))) ||
+            !(w->hist = tp_malloc((size_t)CB * T * sizeof(int32_t))) ||
+            !(w->len = tp_malloc((size_t)CB * sizeof(int))))
+            goto nomem;
+    }
+    grad = wk[0].grad;
     {
         tp_rng r;
         tp_rng_seed(&r, c->seed);
@@ -362,11 +419,14 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
             double loss = 0;
             for (size_t i = 0; i < n_tr; i += (size_t)B) {
                 int nb = (int)(n_tr - i < (size_t)B ? n_tr - i : (size_t)B);
-                din_dims db = m->d;
-                db.T = fill_batch(d, c, &m->d, S, order + i, nb, cand, hist, len, y);
-                memset(grad, 0, L.n * sizeof(float));
-                loss += din_model_forward(&db, m->p, cand, hist, len, y, nb, ws, NULL);
-                din_model_backward(&db, m->p, grad, cand, hist, len, y, nb, ws, 1.0f / nb);
+                batch_job job = {d, c, m, S, order + i, nb, P, wk, L.n, 1.0f / nb, NULL};
+                if ((rc = tp_parallel_for((size_t)P, P, batch_chunk, &job))) goto done;
+                for (int w = 0; w < P; w++) { // reduce in chunk order
+                    loss += wk[w].loss;
+                    if (w == 0) continue;
+                    const float *g = wk[w].grad;
+                    for (size_t k = 0; k < L.n; k++) grad[k] += g[k];
+                }
                 nn_clip_grad_norm(grad, L.n, 5.0f);
                 nn_adam_step(m->p, grad, am, av, L.n, (float)c->learning_rate, 0.9f, 0.999f, 1e-8f,
                              (float)c->weight_decay, ++step);
@@ -388,9 +448,8 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     const double prior = (double)st.train_positives / (double)n_tr;
     for (size_t i = 0; i < n_te; i += (size_t)B) {
         int nb = (int)(n_te - i < (size_t)B ? n_te - i : (size_t)B);
-        din_dims db = m->d;
-        db.T = fill_batch(d, c, &m->d, S + n_tr + i, NULL, nb, cand, hist, len, y);
-        din_model_forward(&db, m->p, cand, hist, len, NULL, nb, ws, pt + i);
+        batch_job job = {d, c, m, S + n_tr + i, NULL, nb, P, wk, L.n, 0, pt + i};
+        if ((rc = tp_parallel_for((size_t)P, P, batch_chunk, &job))) goto done;
         for (int j = 0; j < nb; j++) {
             const sample *x = &S[n_tr + i + j];
             yt[i + j] = x->y;
@@ -419,16 +478,19 @@ done:
     tp_din_free(m);
     tp_free(S);
     tp_free(order);
-    tp_free(grad);
+    for (int i = 0; wk && i < P; i++) {
+        tp_free(wk[i].grad);
+        tp_free(wk[i].ws);
+        tp_free(wk[i].y);
+        tp_free(wk[i].cand);
+        tp_free(wk[i].hist);
+        tp_free(wk[i].len);
+    }
+    tp_free(wk);
     tp_free(am);
     tp_free(av);
-    tp_free(ws);
-    tp_free(y);
     tp_free(pt);
     tp_free(pb);
-    tp_free(cand);
-    tp_free(hist);
-    tp_free(len);
     tp_free(yt);
     tp_free(kw_pos);
     tp_free(kw_n);
