@@ -240,9 +240,10 @@ static int fill_batch(const lal_data *d, const tp_lookalike_config *c, const din
  * gradient goes to its own buffer and the buffers are summed in chunk order, so a given seed and
  * thread count always give the same model. */
 typedef struct worker {
-    float *ws, *grad, *y;
+    float *ws, *grad, *y, *pbuf; /* ws, y, cand, hist, len, pbuf: one sub-batch (SUB) */
     int32_t *cand, *hist;
     int *len;
+    uint32_t *ids, *perm;        /* the chunk's samples sorted by history length */
     double loss;
 } worker;
 
@@ -259,8 +260,13 @@ typedef struct batch_job {
     float *prob;          /* forward only: nb probabilities */
 } batch_job;
 
+/* A chunk is run in sub-batches of SUB samples sorted by history length, each with its own
+ * history stride, so short histories are not padded to the longest one of the whole batch (the
+ * gradient is a sum, so this changes nothing but the work). */
+#define SUB 32
 static tp_status batch_chunk(void *vx, size_t lo, size_t hi, int tid) {
     batch_job *x = vx;
+    const int T = x->m->d.T;
     for (size_t ch = lo; ch < hi; ch++) {
         worker *w = &x->w[ch];
         const int a = (int)((int64_t)x->nb * (int64_t)ch / x->P);
@@ -268,14 +274,32 @@ static tp_status batch_chunk(void *vx, size_t lo, size_t hi, int tid) {
         w->loss = 0;
         if (x->scale != 0) memset(w->grad, 0, x->np * sizeof(float));
         if (n <= 0) continue;
-        din_dims db = x->m->d;
-        db.T = fill_batch(x->d, x->c, &x->m->d, x->idx ? x->S : x->S + a, x->idx ? x->idx + a : NULL,
-                          n, w->cand, w->hist, w->len, w->y);
-        w->loss = din_model_forward(&db, x->m->p, w->cand, w->hist, w->len, w->y, n, w->ws,
-                                    x->prob ? x->prob + a : NULL);
-        if (x->scale != 0)
-            din_model_backward(&db, x->m->p, w->grad, w->cand, w->hist, w->len, w->y, n, w->ws,
-                               x->scale);
+        // counting sort of the chunk's samples by history length (stable)
+        int cnt[T + 2];
+        memset(cnt, 0, sizeof cnt);
+        for (int j = 0; j < n; j++) {
+            uint32_t id = x->idx ? x->idx[a + j] : (uint32_t)(a + j);
+            const sample *sm = &x->S[id];
+            int L = lal_history(x->d, sm->user, sm->interval, x->c->history_intervals, T, w->hist);
+            w->len[j] = L;
+            cnt[L + 1]++;
+        }
+        for (int t = 0; t <= T; t++) cnt[t + 1] += cnt[t];
+        for (int j = 0; j < n; j++) w->perm[cnt[w->len[j]]++] = (uint32_t)j;
+        for (int j = 0; j < n; j++)
+            w->ids[j] = x->idx ? x->idx[a + (int)w->perm[j]] : (uint32_t)(a + (int)w->perm[j]);
+        for (int s0 = 0; s0 < n; s0 += SUB) {
+            const int m = n - s0 < SUB ? n - s0 : SUB;
+            din_dims db = x->m->d;
+            db.T = fill_batch(x->d, x->c, &x->m->d, x->S, w->ids + s0, m, w->cand, w->hist, w->len, w->y);
+            w->loss += din_model_forward(&db, x->m->p, w->cand, w->hist, w->len, w->y, m, w->ws,
+                                         x->prob ? w->pbuf : NULL);
+            if (x->prob)
+                for (int j = 0; j < m; j++) x->prob[a + (int)w->perm[s0 + j]] = w->pbuf[j];
+            if (x->scale != 0)
+                din_model_backward(&db, x->m->p, w->grad, w->cand, w->hist, w->len, w->y, m, w->ws,
+                                   x->scale);
+        }
     }
     return TP_OK;
 }
@@ -384,11 +408,14 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     for (int i = 0; i < P; i++) {
         worker *w = &wk[i];
         if (!(w->grad = tp_malloc(L.n * sizeof(float))) ||
-            !(w->ws = tp_malloc(din_ws_size(&m->d, CB) * sizeof(float))) ||
-            !(w->y = tp_malloc((size_t)CB * sizeof(float))) ||
-            !(w->cand = tp_malloc((size_t)CB * sizeof(int32_t))) ||
-            !(w->hist = tp_malloc((size_t)CB * T * sizeof(int32_t))) ||
-            !(w->len = tp_malloc((size_t)CB * sizeof(int))))
+            !(w->ws = tp_malloc(din_ws_size(&m->d, SUB) * sizeof(float))) ||
+            !(w->y = tp_malloc((size_t)SUB * sizeof(float))) ||
+            !(w->pbuf = tp_malloc((size_t)SUB * sizeof(float))) ||
+            !(w->cand = tp_malloc((size_t)SUB * sizeof(int32_t))) ||
+            !(w->hist = tp_malloc((size_t)(CB > SUB ? CB : SUB) * T * sizeof(int32_t))) ||
+            !(w->len = tp_malloc((size_t)(CB > SUB ? CB : SUB) * sizeof(int))) ||
+            !(w->ids = tp_malloc((size_t)CB * sizeof(uint32_t))) ||
+            !(w->perm = tp_malloc((size_t)CB * sizeof(uint32_t))))
             goto nomem;
     }
     grad = wk[0].grad;
@@ -485,6 +512,9 @@ done:
         tp_free(wk[i].cand);
         tp_free(wk[i].hist);
         tp_free(wk[i].len);
+        tp_free(wk[i].pbuf);
+        tp_free(wk[i].ids);
+        tp_free(wk[i].perm);
     }
     tp_free(wk);
     tp_free(am);
