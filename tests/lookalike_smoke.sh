@@ -54,6 +54,10 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["test_auc"] > s["baseline_auc"] else 1)
 PY
+"$tp" --quiet --threads 1 lookalike train --config "$dir/lal.yaml" --model "$dir/again.tpdin"
+cmp -s "$dir/out/model.tpdin" "$dir/again.tpdin" || fail "same seed and threads: model files differ"
+[ "$(head -c 8 "$dir/again.tpdin")" = "TPDINMDL" ] || fail "bad model magic"
+rm -f "$dir/again.tpdin"
 "$tp" --quiet --threads 1 lookalike scores --config "$dir/lal.yaml"
 "$tp" --quiet --threads 2 lookalike scores --config "$dir/lal.yaml" --out "$dir/s2"
 cmp -s "$dir/out/scores/scores.tpsm" "$dir/s2/scores.tpsm" || fail "1 vs 2 threads: score tables differ"
