@@ -12,6 +12,7 @@
 
 #include "lal_impl.h"
 #include "lookalike/din_impl.h"
+#include "touchpoint/metrics.h"
 
 struct tp_din {
     din_dims d;
@@ -170,40 +171,17 @@ done:
     return rc;
 }
 
-// ---- metrics: exact ROC-AUC with average ranks for ties, log loss ----
+// ---- metrics (touchpoint/metrics.h, shared with the attention and propensity models) ----
 
-typedef struct sp {
-    double s;
-    uint8_t y;
-} sp;
-static int cmp_sp(const void *a, const void *b) {
-    double x = ((const sp *)a)->s, y = ((const sp *)b)->s;
-    return (x > y) - (x < y);
-}
-static double roc_auc(const float *score, const uint8_t *y, size_t n) {
-    sp *v = tp_malloc((n ? n : 1) * sizeof *v);
-    if (!v) return NAN;
-    double P = 0, rank_sum = 0;
-    for (size_t i = 0; i < n; i++) v[i] = (sp){score[i], y[i]}, P += y[i];
-    qsort(v, n, sizeof *v, cmp_sp);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        double pos = 0;
-        while (j < n && v[j].s == v[i].s) pos += v[j++].y;
-        rank_sum += pos * (i + 1 + j) / 2.0; // average rank of the tie group (1-based)
-        i = j;
-    }
-    tp_free(v);
-    double N = (double)n - P;
-    return P > 0 && N > 0 ? (rank_sum - P * (P + 1) / 2) / (P * N) : NAN;
-}
-static double log_loss(const float *p, const uint8_t *y, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double q = p[i] < 1e-7 ? 1e-7 : p[i] > 1 - 1e-7 ? 1 - 1e-7 : p[i];
-        s -= y[i] ? log(q) : log(1 - q);
-    }
-    return n ? s / (double)n : NAN;
+/* ROC-AUC and log loss of float probabilities; NaN when undefined (one class only). */
+static tp_status metrics_of(const float *p, const uint8_t *y, size_t n, double *auc, double *ll) {
+    double *d = tp_malloc((n ? n : 1) * sizeof(double));
+    if (!d) return tp_fail(TP_ERR_NOMEM, "out of memory computing metrics");
+    for (size_t i = 0; i < n; i++) d[i] = p[i];
+    tp_status rc = tp_metrics_roc_auc(d, y, n, auc);
+    if (!rc) rc = tp_metrics_log_loss(d, y, NULL, n, ll);
+    tp_free(d);
+    return rc;
 }
 
 // ---- training ----
@@ -483,10 +461,9 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
             pb[i + j] = (float)((kw_pos[x->cand] + prior) / (kw_n[x->cand] + 1));
         }
     }
-    st.test_auc = roc_auc(pt, yt, n_te);
-    st.test_logloss = log_loss(pt, yt, n_te);
-    st.base_auc = roc_auc(pb, yt, n_te);
-    st.base_logloss = log_loss(pb, yt, n_te);
+    if ((rc = metrics_of(pt, yt, n_te, &st.test_auc, &st.test_logloss)) ||
+        (rc = metrics_of(pb, yt, n_te, &st.base_auc, &st.base_logloss)))
+        goto done;
     tp_log(TP_LOG_INFO, "lookalike train: test ROC-AUC %.4f (baseline %.4f), log loss %.4f (baseline %.4f)",
            st.test_auc, st.base_auc, st.test_logloss, st.base_logloss);
 
