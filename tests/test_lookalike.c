@@ -7,6 +7,7 @@
 #include "touchpoint/touchpoint.h"
 #include "touchpoint/lookalike.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -217,6 +218,21 @@ static void test_prepare_by_hand(void) {
         CHECK(lal_history(d, 0, INT64_MAX, 1, 8, h) == 0); // last 1 interval (day 1): no click
     }
     lal_data_free(d);
+
+    // a malformed action_time is an error naming the log, the column and the row
+    snprintf(q, sizeof q, "%s/shows_bad.csv", dir);
+    write_text(q, HDR "u1,1,m,s1,10,dv,4G,CPC,2024-01-01 10:00:00.000\n"
+                      "u1,1,m,s1,10,dv,4G,CPC,2024-01-01 25:00:00.000\n");
+    tp_free(c->shows);
+    c->shows = tp_strdup(q);
+    CHECK_STATUS(tp_lookalike_prepare(c, NULL), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "action_time") && strstr(tp_last_error(), "row 1"));
+    snprintf(q, sizeof q, "%s/out/logs", dir);
+    CHECK(exists(q)); // the previous run's logs are still there, and no temporary folder
+    snprintf(q, sizeof q, "%s/out", dir);
+    DIR *dd = opendir(q);
+    for (struct dirent *e; dd && (e = readdir(dd));) CHECK(strncmp(e->d_name, ".logs.tmp", 9) != 0);
+    if (dd) closedir(dd);
     tp_lookalike_config_free(c);
 
     // config errors name the line

@@ -179,24 +179,15 @@ static tp_status find_cols(const tp_frame *f, const char *src, logcols *lc) {
     return TP_OK;
 }
 
-static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char *src, logrow *r,
-                         bool *keep) {
+/* Resolve row i: time first (a malformed time is an error on any row), then the time window
+ * [lo, hi), the slot filter and the persona and keyword joins. *keep says whether it survived. */
+static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char *src, int64_t lo,
+                         int64_t hi, logrow *r, bool *keep) {
     char buf[64];
     size_t len;
     *keep = false;
     if (tp_column_is_null(lc->did, i) || tp_column_is_null(lc->app, i) || tp_column_is_null(lc->time, i))
         return TP_OK;
-    if (p->slots) {
-        if (tp_column_is_null(lc->slot, i)) return TP_OK;
-        const char *s = text_of(lc->slot, i, buf, &len);
-        if (tp_strdict_find(p->slots, s, len) < 0) return TP_OK;
-    }
-    const char *d = text_of(lc->did, i, buf, &len);
-    int32_t u = tp_strdict_find(p->dids, d, len);
-    if (u < 0) return TP_OK;
-    const char *a = text_of(lc->app, i, buf, &len);
-    int32_t ac = tp_strdict_find(p->apps, a, len);
-    if (ac < 0) return TP_OK;
     int64_t t;
     tp_dtype ty = tp_column_type(lc->time);
     if (ty == TP_DTYPE_TIMESTAMP) {
@@ -212,6 +203,18 @@ static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char 
     } else {
         return tp_fail(TP_ERR_FORMAT, "%s: column action_time must be a string or a timestamp", src);
     }
+    if (t < lo || t >= hi) return TP_OK;
+    if (p->slots) {
+        if (tp_column_is_null(lc->slot, i)) return TP_OK;
+        const char *s = text_of(lc->slot, i, buf, &len);
+        if (tp_strdict_find(p->slots, s, len) < 0) return TP_OK;
+    }
+    const char *d = text_of(lc->did, i, buf, &len);
+    int32_t u = tp_strdict_find(p->dids, d, len);
+    if (u < 0) return TP_OK;
+    const char *a = text_of(lc->app, i, buf, &len);
+    int32_t ac = tp_strdict_find(p->apps, a, len);
+    if (ac < 0) return TP_OK;
     r->user = u;
     r->kw_raw = p->app_kw[ac];
     r->t = t;
@@ -232,7 +235,7 @@ static tp_status pass_count(prep *p, const char *path, bool is_click, int64_t *t
         for (size_t i = 0; i < n && !rc; i++) {
             logrow r;
             bool keep;
-            if ((rc = resolve(p, &lc, i, src, &r, &keep)) || !keep) continue;
+            if ((rc = resolve(p, &lc, i, src, INT64_MIN, INT64_MAX, &r, &keep)) || !keep) continue;
             if (!is_click) p->kw_shows[r.kw_raw]++;
             if (r.t < *tmin) *tmin = r.t;
             if (r.t > *tmax) *tmax = r.t;
@@ -306,8 +309,7 @@ static tp_status run_batch(prep *p, int64_t t0, int64_t t1, int batch_no, batch 
             for (size_t i = 0; i < n && !rc; i++) {
                 logrow r;
                 bool keep;
-                if ((rc = resolve(p, &lc, i, src, &r, &keep)) || !keep) continue;
-                if (r.t < t0 || r.t >= t1) continue;
+                if ((rc = resolve(p, &lc, i, src, t0, t1, &r, &keep)) || !keep) continue;
                 int32_t kwi = p->raw_to_index[r.kw_raw];
                 if (kwi < 0) continue;
                 if ((rc = tp_grow((void **)&bt->day, &bt->cap, bt->n + 1, sizeof(int64_t)))) break;
