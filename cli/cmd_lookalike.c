@@ -77,17 +77,17 @@ static int run_step(const char *step, int argc, char **argv) {
         } else if (!cli_quiet) {
             fprintf(stderr,
                     "touchpoint: samples train %" PRId64 " (%" PRId64 " clicks), test %" PRId64
-                    " (%" PRId64 " clicks); trained %d epochs in %.2f s -> %s\n",
+                    " (%" PRId64 " clicks); trained %d epochs in %.2f s -> %s%s\n",
                     s.train_samples, s.train_positives, s.test_samples, s.test_positives, s.epochs,
-                    s.train_seconds, model ? model : "OUTPUT/model.tpdin");
+                    s.train_seconds, model ? model : c->out_dir, model ? "" : "/model.tpdin");
         }
     } else {
         uint64_t n = 0;
         if (tp_lookalike_scores(c, model, out, &n) != TP_OK)
             code = cli_fail();
         else if (!cli_quiet)
-            fprintf(stderr, "touchpoint: scored %" PRIu64 " users in %.2f s -> %s\n", n, tp_now() - t0,
-                    out ? out : "OUTPUT/scores (scores.parquet, scores.tpsm)");
+            fprintf(stderr, "touchpoint: scored %" PRIu64 " users in %.2f s -> %s%s (scores.parquet, "
+                    "scores.tpsm)\n", n, tp_now() - t0, out ? out : c->out_dir, out ? "" : "/scores");
     }
     tp_lookalike_config_free(c);
     return code;
