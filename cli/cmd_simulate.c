@@ -2,6 +2,7 @@
  * Thin layer over tp_simulate_impressions; prints a per-campaign summary of the truth. */
 #include "cli.h"
 
+#include "cli_lookalike.h"
 #include "touchpoint/events_sim.h"
 #include "touchpoint/simulate.h"
 
@@ -14,6 +15,7 @@ const char cmd_simulate_summary[] = "simulate impressions with a known true cont
 static const char usage[] =
     "usage: touchpoint simulate --users N --out FILE.parquet|FILE.csv [options]\n"
     "       touchpoint simulate --kind events --help   (an e-commerce event log, issue #5)\n"
+    "       touchpoint simulate --kind lookalike --help (persona/show/click logs, issue #6)\n"
     "\n"
     "Simulates users seeing campaigns over D days and converting, with the traps that fool naive\n"
     "attribution (retargeting, a late-journey closer, a frequent useless campaign). The truth is\n"
@@ -151,7 +153,7 @@ static int simulate_kind(int argc, char **argv, int *is_events) {
         if (!k) continue;
         if (!strcmp(k, "events")) *is_events = 1;
         else if (strcmp(k, "impressions"))
-            return cli_usage_error("simulate", usage, "--kind wants impressions or events, not '%s'", k);
+            return cli_usage_error("simulate", usage, "--kind wants impressions, events or lookalike, not '%s'", k);
         // drop the option from argv for the impressions parser
         int drop = !strcmp(argv[i], "--kind") ? 2 : 1;
         if (!*is_events) {
@@ -164,6 +166,10 @@ static int simulate_kind(int argc, char **argv, int *is_events) {
 }
 
 int cmd_simulate(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) // --kind lookalike: a different simulator (cmd_lookalike.c)
+        if ((!strcmp(argv[i], "--kind") && i + 1 < argc && !strcmp(argv[i + 1], "lookalike")) ||
+            !strcmp(argv[i], "--kind=lookalike"))
+            return cmd_simulate_lookalike(argc, argv);
     int is_events, k = simulate_kind(argc, argv, &is_events);
     if (k > 0) return k;
     if (is_events) return simulate_events(argc, argv);
