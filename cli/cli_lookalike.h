@@ -8,4 +8,7 @@
 int cmd_lookalike_extend(int argc, char **argv);
 int cmd_lookalike_validate(int argc, char **argv);
 
+/* `touchpoint simulate --kind lookalike ...` (defined in cmd_lookalike.c; argv as cmd_simulate's). */
+int cmd_simulate_lookalike(int argc, char **argv);
+
 #endif

@@ -2,6 +2,7 @@
  * Thin layer over tp_simulate_impressions; prints a per-campaign summary of the truth. */
 #include "cli.h"
 
+#include "cli_lookalike.h"
 #include "touchpoint/simulate.h"
 
 #include <inttypes.h>
@@ -33,7 +34,10 @@ static const char usage[] =
     "  --trap-strength X    0 (no traps) .. 3, default 1\n"
     "  --disable LIST       campaigns removed from the world (names or indexes, comma-separated)\n"
     "  --batch-rows N       rows per write batch (default 1000000)\n"
-    "  -h, --help           this help\n";
+    "  -h, --help           this help\n"
+    "\n"
+    "  --kind lookalike     persona/show/click/keyword logs with planted interest groups instead\n"
+    "                       (see `touchpoint simulate --kind lookalike --help`)\n";
 
 static int find_campaign(int K, const char *s) {
     int64_t idx;
@@ -47,6 +51,10 @@ static int find_campaign(int K, const char *s) {
 }
 
 int cmd_simulate(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) // --kind lookalike: a different simulator (cmd_lookalike.c)
+        if ((!strcmp(argv[i], "--kind") && i + 1 < argc && !strcmp(argv[i + 1], "lookalike")) ||
+            !strcmp(argv[i], "--kind=lookalike"))
+            return cmd_simulate_lookalike(argc, argv);
     static const struct option longopts[] = {
         {"users", required_argument, 0, 'u'},      {"campaigns", required_argument, 0, 'k'},
         {"days", required_argument, 0, 'd'},       {"seed", required_argument, 0, 's'},
