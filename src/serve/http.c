@@ -322,9 +322,9 @@ tp_status tp_server_start(const tp_serve_config *c, tp_server **out) {
     unsigned pool = s->cfg.http_threads > 0 ? (unsigned)s->cfg.http_threads : 1;
     if (pool > 1) flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
     s->daemon = MHD_start_daemon(flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, // first, or MHD prints
                                  MHD_OPTION_SOCK_ADDR, sa,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                                  MHD_OPTION_THREAD_POOL_SIZE, pool,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
