@@ -133,8 +133,13 @@ int cmd_lookalike_extend(int argc, char **argv) {
     if (ends_with(out, ".parquet") || ends_with(out, ".csv") || ends_with(out, ".tsv")) {
         snprintf(path, plen, "%s", out);
         const char *slash = strrchr(out, '/');
-        if (slash) snprintf(json_path, plen, "%.*s/extend.json", (int)(slash - out), out);
-        else snprintf(json_path, plen, "extend.json");
+        if (slash) {
+            snprintf(json_path, plen, "%.*s", (int)(slash - out), out);
+            if (json_path[0] && tp_mkdirs(json_path) != TP_OK) goto fail;
+            snprintf(json_path, plen, "%.*s/extend.json", (int)(slash - out), out);
+        } else {
+            snprintf(json_path, plen, "extend.json");
+        }
     } else {
         if (tp_mkdirs(out) != TP_OK) goto fail;
         snprintf(path, plen, "%s/audience.parquet", out);
@@ -211,6 +216,8 @@ static const char validate_usage[] =
     "                    log's users, a stronger baseline)\n"
     "  --seeds FILE      seed dids, excluded from the random sample and from recall\n"
     "  --seed S          random sample seed (default 1)\n"
+    "  --from DAY        keep log rows whose `day` column (YYYY-MM-DD, as in the Hive folders\n"
+    "                    of `lookalike prepare`) is DAY or later: the test period\n"
     "  --out FILE        also write the result as JSON (default: next to the audience,\n"
     "                    validate.json)\n"
     "  -h, --help        this help\n";
@@ -250,16 +257,41 @@ static tp_status read_dids(const char *path, const char *name, char ***out, size
     return TP_OK;
 }
 
+// Keep the rows of *log whose day column (a YYYY-MM-DD string or a date) is >= from.
+static tp_status filter_from(tp_frame **log, const char *from) {
+    tp_column *day;
+    tp_status rc = tp_frame_require(*log, "day", "test log", &day);
+    if (rc != TP_OK) return rc;
+    size_t n = tp_frame_n_rows(*log), k = 0;
+    uint32_t *idx = tp_malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    char buf[64];
+    for (size_t r = 0; r < n; r++) {
+        if (tp_column_is_null(day, r)) continue;
+        const char *s = NULL;
+        size_t len = 0, m = tp_column_format(day, r, buf, &s, &len);
+        if (!s) s = buf, len = m;
+        if (len >= 10 && strncmp(s, from, 10) >= 0) idx[k++] = (uint32_t)r;
+    }
+    tp_frame *f = NULL;
+    rc = tp_frame_take(*log, idx, k, &f);
+    tp_free(idx);
+    if (rc != TP_OK) return rc;
+    tp_frame_free(*log);
+    *log = f;
+    return TP_OK;
+}
+
 int cmd_lookalike_validate(int argc, char **argv) {
     static const struct option longopts[] = {
         {"audience", required_argument, NULL, 'a'}, {"clicks", required_argument, NULL, 'c'},
         {"keyword", required_argument, NULL, 'k'},  {"scores", required_argument, NULL, 's'},
         {"seeds", required_argument, NULL, 'S'},    {"seed", required_argument, NULL, 'r'},
-        {"out", required_argument, NULL, 'o'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"out", required_argument, NULL, 'o'},      {"from", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     const char *aud_path = NULL, *log_path = NULL, *kw = NULL, *scores = NULL, *seeds_path = NULL,
-               *out = NULL;
+               *out = NULL, *from = NULL;
     uint64_t seed = 1;
     int64_t v;
     int opt;
@@ -272,6 +304,11 @@ int cmd_lookalike_validate(int argc, char **argv) {
         case 's': scores = optarg; break;
         case 'S': seeds_path = optarg; break;
         case 'o': out = optarg; break;
+        case 'f':
+            if (strlen(optarg) != 10 || optarg[4] != '-' || optarg[7] != '-')
+                return cli_usage_error("lookalike validate", validate_usage, "--from wants YYYY-MM-DD");
+            from = optarg;
+            break;
         case 'r':
             if (!cli_parse_i64(optarg, &v) || v < 0)
                 return cli_usage_error("lookalike validate", validate_usage, "--seed must be >= 0");
@@ -295,10 +332,14 @@ int cmd_lookalike_validate(int argc, char **argv) {
     if (read_dids(aud_path, "did", &aud, &na) != TP_OK) goto fail;
     if (seeds_path && tp_audience_read_seeds(seeds_path, &seeds, &ns) != TP_OK) goto fail;
     if (scores && tp_score_table_read(scores, &t) != TP_OK) goto fail;
-    const char *cols[] = {"did", "keyword", "is_click"};
-    tp_status st = tp_table_read(log_path, cols, 3, &log);
-    if (st == TP_ERR_NOTFOUND) st = tp_table_read(log_path, cols, 2, &log); // no is_click column
+    const char *cols[] = {"did", "keyword", "day", "is_click"};
+    size_t nc = from ? 4 : 3;
+    const char *const *cp = from ? cols : (const char *const[]){"did", "keyword", "is_click"};
+    tp_status st = tp_table_read(log_path, cp, nc, &log);
+    if (st == TP_ERR_NOTFOUND) st = tp_table_read(log_path, cp, nc - 1, &log); // no is_click
     if (st != TP_OK) goto fail;
+    size_t rows_in = tp_frame_n_rows(log);
+    if (from && filter_from(&log, from) != TP_OK) goto fail;
     if (tp_audience_validate((const char *const *)aud, na, t ? (const char *const *)t->dids : NULL,
                              t ? (size_t)t->n_users : 0, (const char *const *)seeds, ns, log, kw,
                              seed, &r) != TP_OK)
@@ -306,7 +347,9 @@ int cmd_lookalike_validate(int argc, char **argv) {
     char ctr_a[32] = "n/a", ctr_r[32] = "n/a";
     if (!isnan(r.audience.ctr)) snprintf(ctr_a, sizeof ctr_a, "%.5f", r.audience.ctr);
     if (!isnan(r.random.ctr)) snprintf(ctr_r, sizeof ctr_r, "%.5f", r.random.ctr);
-    printf("keyword %s, test log %s (%zu rows)\n", kw, log_path, tp_frame_n_rows(log));
+    if (from) printf("keyword %s, test log %s: %zu of %zu rows from %s on\n", kw, log_path,
+                     tp_frame_n_rows(log), rows_in, from);
+    else printf("keyword %s, test log %s (%zu rows)\n", kw, log_path, rows_in);
     printf("%-9s %9s %12s %9s %9s %9s\n", "group", "users", "impressions", "clicks", "clickers", "CTR");
     const tp_audience_group_stats *g[2] = {&r.audience, &r.random};
     const char *gn[2] = {"audience", "random"}, *ctr[2] = {ctr_a, ctr_r};
