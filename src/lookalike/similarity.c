@@ -54,6 +54,14 @@ static inline void heap_push(float *h, int *len, int cap, float v) {
     h[i] = v;
 }
 
+static inline float max16(const float *x) {
+    float m[8];
+    for (int t = 0; t < 8; t++) m[t] = x[t] > x[t + 8] ? x[t] : x[t + 8];
+    for (int t = 0; t < 4; t++) m[t] = m[t] > m[t + 4] ? m[t] : m[t + 4];
+    m[0] = m[0] > m[2] ? m[0] : m[2], m[1] = m[1] > m[3] ? m[1] : m[3];
+    return m[0] > m[1] ? m[0] : m[1];
+}
+
 // Users [lo, hi) of block indices: one call per thread, buffers allocated once.
 static tp_status sim_range(void *vctx, size_t lo, size_t hi, int tid) {
     const sim_ctx *c = vctx;
@@ -85,7 +93,29 @@ static tp_status sim_range(void *vctx, size_t lo, size_t hi, int tid) {
                 const float *row = prod + i * nc;
                 float *h = heap + i * N, w = inv[i];
                 int len = hlen[i];
-                for (size_t j = 0; j < nc; j++) heap_push(h, &len, (int)N, row[j] * w);
+                size_t j = 0;
+                for (; j < nc && len < (int)N; j++) heap_push(h, &len, (int)N, row[j] * w);
+                // Heap full: most similarities fall below its minimum, so test first (cheap,
+                // well predicted) and push rarely.
+                float thr = len == (int)N ? h[0] : -INFINITY;
+                while (j < nc) {
+                    // Skip 16 at a time when their maximum cannot enter the heap (vectorises).
+                    if (j + 16 <= nc) {
+                        float mx = max16(row + j);
+                        if (mx * w <= thr) {
+                            j += 16;
+                            continue;
+                        }
+                    }
+                    size_t e = j + 16 <= nc ? j + 16 : nc;
+                    for (; j < e; j++) {
+                        float v = row[j] * w;
+                        if (v > thr) {
+                            heap_push(h, &len, (int)N, v);
+                            thr = h[0];
+                        }
+                    }
+                }
                 hlen[i] = len;
             }
         }
