@@ -3,6 +3,7 @@
  * reference, thread-count independence, and planted interest groups where the lift must be > 1. */
 #include "test.h"
 #include "touchpoint/audience.h"
+#include "touchpoint/serve.h"
 
 #include <stdlib.h>
 
@@ -359,6 +360,50 @@ static void test_tpsm_roundtrip(void) {
     tp_score_table_free(t), tp_score_table_free(back);
 }
 
+static void write_text(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    if (fp) fputs(text, fp), fclose(fp);
+}
+
+static void test_serve_config(void) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", tp_test_path("serve.yaml"));
+    write_text(p, "listen: 127.0.0.1\nport: 0\ndata_root: root\nscores: s/scores.tpsm\n"
+                  "clusters: 7\ntop_n: 3\nextension_pct: 250\nworkers: 2\n"
+                  "tokens: [abcdefgh1, abcdefgh2]\nmax_body_bytes: 1000\n");
+    tp_serve_config *c = NULL;
+    CHECK_OK(tp_serve_config_load(p, &c));
+    if (c) {
+        CHECK(c->port == 0 && c->clusters == 7 && c->top_n == 3 && c->workers == 2);
+        CHECK_CLOSE(c->extension_pct, 250, 0);
+        CHECK(c->n_tokens == 2 && c->max_body_bytes == 1000);
+        CHECK_STR(c->tokens[1], "abcdefgh2");
+        CHECK(strstr(c->data_root, "/root") != NULL); // relative to the config's folder
+    }
+    tp_serve_config_free(c);
+    // the example config loads
+    c = NULL;
+    CHECK_OK(tp_serve_config_load("examples/serve.yaml", &c));
+    tp_serve_config_free(c);
+    const char *bad[] = {"tokenz: [abcdefgh1]\n",   // misspelt key
+                         "scores: ../outside.tpsm\n", // escapes the data root
+                         "job_db: /etc/jobs.sqlite\n",
+                         "port: 70000\n",
+                         "tokens: [short]\n",
+                         "top_n: 0\n",
+                         "- a list\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(p, bad[i]);
+        c = NULL;
+        CHECK_STATUS(tp_serve_config_load(p, &c), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "serve.yaml") != NULL);
+        tp_serve_config_free(c);
+    }
+    write_text(p, "\n\nworkers: many\n");
+    CHECK_STATUS(tp_serve_config_load(p, &c), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "line 3") != NULL);
+}
+
 void suite_audience(void) {
     test_kmeans_hand();
     test_similarity_hand();
@@ -369,4 +414,5 @@ void suite_audience(void) {
     test_validate_hand();
     test_validate_planted();
     test_tpsm_roundtrip();
+    test_serve_config();
 }
