@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,25 @@ done:
     return rc;
 }
 
+// Our threads split the users; OpenBLAS runs single-threaded inside each of them. Concurrent
+// calls (jobs of the HTTP service) share one setting: the first saves OpenBLAS's thread count and
+// sets 1, the last restores it.
+static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
+static int blas_users, blas_saved;
+static void blas_single_enter(void) {
+    pthread_mutex_lock(&blas_mu);
+    if (blas_users++ == 0) {
+        blas_saved = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_mu);
+}
+static void blas_single_leave(void) {
+    pthread_mutex_lock(&blas_mu);
+    if (--blas_users == 0) openblas_set_num_threads(blas_saved);
+    pthread_mutex_unlock(&blas_mu);
+}
+
 tp_status tp_similarity_topn_mean(const float *users, size_t n_users, size_t d,
                                   const uint8_t *skip, const float *cols, size_t n_cols,
                                   const tp_similarity_opts *o, float *score, double *pairs) {
@@ -162,11 +182,9 @@ tp_status tp_similarity_topn_mean(const float *users, size_t n_users, size_t d,
     size_t n_blocks = (n_users + c.bu - 1) / c.bu;
     int threads = o->threads > 0 ? o->threads : tp_threads_default();
     if ((size_t)threads > n_blocks) threads = n_blocks ? (int)n_blocks : 1;
-    // Our threads split the users; OpenBLAS runs single-threaded inside each of them.
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    blas_single_enter();
     tp_status rc = n_blocks ? tp_parallel_for(n_blocks, threads, sim_range, &c) : TP_OK;
-    openblas_set_num_threads(blas_threads);
+    blas_single_leave();
     if (rc == TP_OK && pairs) {
         size_t kept = n_users;
         if (skip)
