@@ -152,10 +152,18 @@ kill -TERM "$pid"
 wait "$pid" || fail "server exit status $? after SIGTERM"
 pid=""
 grep -q "stopped" "$dir/serve.log" || fail "no graceful shutdown message"
+# a job a killed process left Running (written straight into the store) must come back Failed
+ghost=00000000000000000000000000000abc
+/usr/bin/python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO jobs(id, status, n_seeds) VALUES(?, ?, 1)", (sys.argv[2], "Running")); c.commit()' \
+  "$dir/jobs.sqlite" "$ghost" || fail "cannot write the job store"
 start
 poll "$id"
 expect 200 "${auth[@]}" "$base/lookalike/result/$id"
 cmp -s "$dir/body" "$dir/result1.csv" || fail "result changed across a restart"
 curl -s "${auth[@]}" "$base/lookalike/status/$id3" | jq -e '.status == "Failed"' >/dev/null || fail "failed job after restart"
-stop
+curl -s "${auth[@]}" "$base/lookalike/status/$ghost" | jq -e '.status == "Failed" and (.error | test("interrupted"))' >/dev/null \
+  || fail "interrupted job after restart: $(curl -s "${auth[@]}" "$base/lookalike/status/$ghost")"
+kill -TERM "$pid"
+wait "$pid" || fail "server exit status $? after the second SIGTERM"
+pid=""
 echo "http smoke ok (port $port)"
