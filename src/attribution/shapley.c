@@ -1,9 +1,9 @@
 /* shapley.c: Shapley-value attribution. The players are the campaigns that occur in the
- * journeys; the game is v(S) = C(S) / N(S), the conversion rate of the journeys whose campaign
- * set is a subset of S (C: converting journeys, N: all journeys; v = 0 when N(S) = 0), or
- * v(S) = C(S) (tp_shapley_game). Exact by a
- * subset-sum (zeta) transform over bitmasks up to shapley_max_exact players, O(2^P P); above
- * that, a permutation-sampling estimate with its standard error. Docs: docs/attribution.md. */
+ * journeys. Default game (set rates): v(S) = sum of the conversion rates of the observed campaign
+ * sets inside S, exact in closed form for any number of campaigns. The pooled-rate game
+ * v(S) = C(S) / N(S) and the count game v(S) = C(S) (tp_shapley_game) are exact by a subset-sum
+ * (zeta) transform over bitmasks up to shapley_max_exact players, O(2^P P); above that, a
+ * permutation-sampling estimate with its standard error. Docs: docs/attribution.md. */
 #include "attr_impl.h"
 
 #include <math.h>
@@ -223,6 +223,22 @@ done:
     tp_free(cz);
     tp_free(nz);
     return rc;
+}
+
+// ---- set rates: a sum of unanimity games, exact for any P ----
+
+/* v(S) = sum over observed sets T within S of CR(T). Each term is CR(T) times the unanimity game
+ * of T, whose Shapley value gives CR(T) / |T| to each member of T (and 0 to the others). Sets are
+ * visited in first-seen order, which is fixed by the data and the thread count. Returns v(all). */
+static double shapley_set_rates(const setmap *sm, double *phi) {
+    double total = 0;
+    for (size_t e = 0; e < sm->n_sets; e++) {
+        if (!sm->n[e]) continue;
+        double rate = (double)sm->conv[e] / (double)sm->n[e];
+        total += rate;
+        for (uint32_t q = 0; q < sm->len[e]; q++) phi[sm->members[sm->off[e] + q]] += rate / sm->len[e];
+    }
+    return total;
 }
 
 // ---- sampling: random permutations ----
@@ -465,7 +481,10 @@ tp_status attr_shapley(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c
     c->base_rate = o->shapley_game == TP_SHAPLEY_COUNT ? (double)conv
                    : all ? (double)conv / (double)all : 0;
     if (P == 0) goto done;
-    if (P <= (size_t)o->shapley_max_exact) {
+    if (o->shapley_game == TP_SHAPLEY_SET_RATES) {
+        c->base_rate = shapley_set_rates(&sm, phi);
+        c->n_samples = 0;
+    } else if (P <= (size_t)o->shapley_max_exact) {
         rc = shapley_exact(&sm, P, o->shapley_game == TP_SHAPLEY_COUNT, nt, phi);
         c->n_samples = 0;
     } else {
