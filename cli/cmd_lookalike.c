@@ -65,17 +65,10 @@ static int run_step(const char *step, int argc, char **argv) {
         if (tp_lookalike_prepare(c, &s) != TP_OK) {
             code = cli_fail();
         } else if (!cli_quiet) {
-            fprintf(stderr,
-                    "touchpoint: persona   %" PRId64 " rows in, %" PRId64 " out (%" PRId64 " conflicting dids dropped)\n"
-                    "touchpoint: logs      %" PRId64 " shows + %" PRId64 " clicks in, %" PRId64 " after slot filter and joins\n"
-                    "touchpoint: keywords  %" PRId64 " in, %" PRId64 " kept\n"
-                    "touchpoint: unified   %" PRId64 " rows (%" PRId64 " clicks) in %d time batches\n"
-                    "touchpoint: trainready %" PRId64 " rows; users %" PRId64 " active, %" PRId64 " kept; %" PRId64 " intervals\n"
-                    "touchpoint: prepared in %.2f s -> %s (stats.json)\n",
-                    s.persona_in, s.persona_out, s.persona_conflicting_dids, s.shows_in, s.clicks_in,
-                    s.logs_joined, s.keywords_in, s.keywords_kept, s.unified_rows, s.unified_clicks,
-                    s.batches, s.trainready_rows, s.users_in, s.users_kept, s.intervals,
-                    tp_now() - t0, c->out_dir);
+            // the per-step row counts were logged by the library as each step finished
+            fprintf(stderr, "touchpoint: prepared %" PRId64 " users, %" PRId64 " keywords, %" PRId64
+                    " train-ready rows in %.2f s -> %s (stats.json)\n", s.users_kept, s.keywords_kept,
+                    s.trainready_rows, tp_now() - t0, c->out_dir);
         }
     } else if (!strcmp(step, "train")) {
         tp_lookalike_train_stats s;
@@ -83,19 +76,18 @@ static int run_step(const char *step, int argc, char **argv) {
             code = cli_fail();
         } else if (!cli_quiet) {
             fprintf(stderr,
-                    "touchpoint: samples   train %" PRId64 " (%" PRId64 " clicks), test %" PRId64 " (%" PRId64 " clicks)\n"
-                    "touchpoint: test ROC-AUC %.4f  log loss %.4f  (DIN, %d epochs, %.2f s)\n"
-                    "touchpoint: baseline     %.4f  log loss %.4f  (keyword CTR)\n",
-                    s.train_samples, s.train_positives, s.test_samples, s.test_positives,
-                    s.test_auc, s.test_logloss, s.epochs, s.train_seconds, s.base_auc, s.base_logloss);
+                    "touchpoint: samples train %" PRId64 " (%" PRId64 " clicks), test %" PRId64
+                    " (%" PRId64 " clicks); trained %d epochs in %.2f s -> %s%s\n",
+                    s.train_samples, s.train_positives, s.test_samples, s.test_positives, s.epochs,
+                    s.train_seconds, model ? model : c->out_dir, model ? "" : "/model.tpdin");
         }
     } else {
         uint64_t n = 0;
         if (tp_lookalike_scores(c, model, out, &n) != TP_OK)
             code = cli_fail();
         else if (!cli_quiet)
-            fprintf(stderr, "touchpoint: scored %" PRIu64 " users in %.2f s -> %s\n", n, tp_now() - t0,
-                    out ? out : "OUTPUT/scores");
+            fprintf(stderr, "touchpoint: scored %" PRIu64 " users in %.2f s -> %s%s (scores.parquet, "
+                    "scores.tpsm)\n", n, tp_now() - t0, out ? out : c->out_dir, out ? "" : "/scores");
     }
     tp_lookalike_config_free(c);
     return code;

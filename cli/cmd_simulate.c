@@ -15,6 +15,7 @@ const char cmd_simulate_summary[] = "simulate impressions with a known true cont
 static const char usage[] =
     "usage: touchpoint simulate --users N --out FILE.parquet|FILE.csv [options]\n"
     "       touchpoint simulate --kind events --help   (an e-commerce event log, issue #5)\n"
+    "       touchpoint simulate --kind lookalike --help (persona/show/click logs, issue #6)\n"
     "\n"
     "Simulates users seeing campaigns over D days and converting, with the traps that fool naive\n"
     "attribution (retargeting, a late-journey closer, a frequent useless campaign). The truth is\n"
@@ -36,10 +37,7 @@ static const char usage[] =
     "  --trap-strength X    0 (no traps) .. 3, default 1\n"
     "  --disable LIST       campaigns removed from the world (names or indexes, comma-separated)\n"
     "  --batch-rows N       rows per write batch (default 1000000)\n"
-    "  -h, --help           this help\n"
-    "\n"
-    "  --kind lookalike     persona/show/click/keyword logs with planted interest groups instead\n"
-    "                       (see `touchpoint simulate --kind lookalike --help`)\n";
+    "  -h, --help           this help\n";
 
 static int find_campaign(int K, const char *s) {
     int64_t idx;
@@ -155,7 +153,7 @@ static int simulate_kind(int argc, char **argv, int *is_events) {
         if (!k) continue;
         if (!strcmp(k, "events")) *is_events = 1;
         else if (strcmp(k, "impressions"))
-            return cli_usage_error("simulate", usage, "--kind wants impressions or events, not '%s'", k);
+            return cli_usage_error("simulate", usage, "--kind wants impressions, events or lookalike, not '%s'", k);
         // drop the option from argv for the impressions parser
         int drop = !strcmp(argv[i], "--kind") ? 2 : 1;
         if (!*is_events) {

@@ -94,8 +94,8 @@ static tp_status walk(const char *dir, char **keys, char **values, size_t n_keys
             char *eq = strchr(names[i], '=');
             if (eq && n_keys < 16) {
                 char *k2[16], *v2[16];
-                memcpy(k2, keys, n_keys * sizeof *keys);
-                memcpy(v2, values, n_keys * sizeof *values);
+                if (n_keys) memcpy(k2, keys, n_keys * sizeof *keys); // keys is NULL at the top level
+                if (n_keys) memcpy(v2, values, n_keys * sizeof *values);
                 *eq = 0;
                 k2[n_keys] = names[i];
                 v2[n_keys] = eq + 1;

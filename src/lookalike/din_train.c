@@ -12,6 +12,7 @@
 
 #include "lal_impl.h"
 #include "lookalike/din_impl.h"
+#include "touchpoint/metrics.h"
 
 struct tp_din {
     din_dims d;
@@ -137,9 +138,12 @@ done:
 
 tp_status tp_din_predict(const tp_din *m, const int32_t *hist, int n_hist, const int32_t *cand,
                          int n_cand, float *probs) {
-    const int T = m->d.T, B = 256;
-    if (n_hist > T) n_hist = T; // newest first: keep the newest T
-    float *ws = tp_malloc(din_ws_size(&m->d, B) * sizeof(float));
+    const int B = 256;
+    if (n_hist > m->d.T) n_hist = m->d.T; // newest first: keep the newest T
+    if (n_hist < 0) n_hist = 0;
+    din_dims db = m->d;
+    const int T = db.T = n_hist > 0 ? n_hist : 1; // no slot that every row pads
+    float *ws = tp_malloc(din_ws_size(&db, B) * sizeof(float));
     int32_t *h = tp_malloc((size_t)B * T * sizeof(int32_t));
     int *len = tp_malloc((size_t)B * sizeof(int));
     tp_status rc = TP_OK;
@@ -158,7 +162,7 @@ tp_status tp_din_predict(const tp_din *m, const int32_t *hist, int n_hist, const
                 rc = tp_fail(TP_ERR_ARG, "candidate keyword %d out of range 0..%d", cand[i + j], m->d.V - 1);
                 goto done;
             }
-        din_model_forward(&m->d, m->p, cand + i, h, len, NULL, n, ws, probs + i);
+        din_model_forward(&db, m->p, cand + i, h, len, NULL, n, ws, probs + i);
     }
 done:
     tp_free(ws);
@@ -167,40 +171,17 @@ done:
     return rc;
 }
 
-// ---- metrics: exact ROC-AUC with average ranks for ties, log loss ----
+// ---- metrics (touchpoint/metrics.h, shared with the attention and propensity models) ----
 
-typedef struct sp {
-    double s;
-    uint8_t y;
-} sp;
-static int cmp_sp(const void *a, const void *b) {
-    double x = ((const sp *)a)->s, y = ((const sp *)b)->s;
-    return (x > y) - (x < y);
-}
-static double roc_auc(const float *score, const uint8_t *y, size_t n) {
-    sp *v = tp_malloc((n ? n : 1) * sizeof *v);
-    if (!v) return NAN;
-    double P = 0, rank_sum = 0;
-    for (size_t i = 0; i < n; i++) v[i] = (sp){score[i], y[i]}, P += y[i];
-    qsort(v, n, sizeof *v, cmp_sp);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        double pos = 0;
-        while (j < n && v[j].s == v[i].s) pos += v[j++].y;
-        rank_sum += pos * (i + 1 + j) / 2.0; // average rank of the tie group (1-based)
-        i = j;
-    }
-    tp_free(v);
-    double N = (double)n - P;
-    return P > 0 && N > 0 ? (rank_sum - P * (P + 1) / 2) / (P * N) : NAN;
-}
-static double log_loss(const float *p, const uint8_t *y, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double q = p[i] < 1e-7 ? 1e-7 : p[i] > 1 - 1e-7 ? 1 - 1e-7 : p[i];
-        s -= y[i] ? log(q) : log(1 - q);
-    }
-    return n ? s / (double)n : NAN;
+/* ROC-AUC and log loss of float probabilities; NaN when undefined (one class only). */
+static tp_status metrics_of(const float *p, const uint8_t *y, size_t n, double *auc, double *ll) {
+    double *d = tp_malloc((n ? n : 1) * sizeof(double));
+    if (!d) return tp_fail(TP_ERR_NOMEM, "out of memory computing metrics");
+    for (size_t i = 0; i < n; i++) d[i] = p[i];
+    tp_status rc = tp_metrics_roc_auc(d, y, n, auc);
+    if (!rc) rc = tp_metrics_log_loss(d, y, NULL, n, ll);
+    tp_free(d);
+    return rc;
 }
 
 // ---- training ----
@@ -211,17 +192,94 @@ typedef struct sample {
     uint8_t y;
 } sample;
 
-static void fill_batch(const lal_data *d, const tp_lookalike_config *c, const din_dims *dm,
-                       const sample *s, const uint32_t *idx, int n, int32_t *cand, int32_t *hist,
-                       int *len, float *y) {
+/* Fill one batch; the history is stored with stride Tb = the longest history in the batch (>= 1),
+ * returned, so the attention MLP never runs on a slot that every row pads. */
+static int fill_batch(const lal_data *d, const tp_lookalike_config *c, const din_dims *dm,
+                      const sample *s, const uint32_t *idx, int n, int32_t *cand, int32_t *hist,
+                      int *len, float *y) {
+    int Tb = 1;
     for (int j = 0; j < n; j++) {
         const sample *x = &s[idx ? idx[j] : (uint32_t)j];
         cand[j] = x->cand;
         y[j] = x->y;
-        int32_t *h = hist + (size_t)j * dm->T;
-        len[j] = lal_history(d, x->user, x->interval, c->history_intervals, dm->T, h);
-        for (int t = len[j]; t < dm->T; t++) h[t] = -1;
+        len[j] = lal_history(d, x->user, x->interval, c->history_intervals, dm->T,
+                             hist + (size_t)j * dm->T);
+        if (len[j] > Tb) Tb = len[j];
     }
+    for (int j = 0; j < n; j++) { // compact rows to stride Tb (forward copy: Tb <= T)
+        int32_t *dst = hist + (size_t)j * Tb;
+        memmove(dst, hist + (size_t)j * dm->T, (size_t)len[j] * sizeof(int32_t));
+        for (int t = len[j]; t < Tb; t++) dst[t] = -1;
+    }
+    return Tb;
+}
+
+/* Data parallelism: a batch is cut into P contiguous chunks (P = the thread count), each chunk's
+ * gradient goes to its own buffer and the buffers are summed in chunk order, so a given seed and
+ * thread count always give the same model. */
+typedef struct worker {
+    float *ws, *grad, *y, *pbuf; /* ws, y, cand, hist, len, pbuf: one sub-batch (SUB) */
+    int32_t *cand, *hist;
+    int *len;
+    uint32_t *ids, *perm;        /* the chunk's samples sorted by history length */
+    double loss;
+} worker;
+
+typedef struct batch_job {
+    const lal_data *d;
+    const tp_lookalike_config *c;
+    const tp_din *m;
+    const sample *S;      /* samples; with idx the batch is S[idx[0..nb)], else S[0..nb) */
+    const uint32_t *idx;
+    int nb, P;
+    worker *w;
+    size_t np;
+    float scale;          /* backward of scale * summed loss; 0 = forward only */
+    float *prob;          /* forward only: nb probabilities */
+} batch_job;
+
+/* A chunk is run in sub-batches of SUB samples sorted by history length, each with its own
+ * history stride, so short histories are not padded to the longest one of the whole batch (the
+ * gradient is a sum, so this changes nothing but the work). */
+#define SUB 32
+static tp_status batch_chunk(void *vx, size_t lo, size_t hi, int tid) {
+    batch_job *x = vx;
+    const int T = x->m->d.T;
+    for (size_t ch = lo; ch < hi; ch++) {
+        worker *w = &x->w[ch];
+        const int a = (int)((int64_t)x->nb * (int64_t)ch / x->P);
+        const int b = (int)((int64_t)x->nb * (int64_t)(ch + 1) / x->P), n = b - a;
+        w->loss = 0;
+        if (x->scale != 0) memset(w->grad, 0, x->np * sizeof(float));
+        if (n <= 0) continue;
+        // counting sort of the chunk's samples by history length (stable)
+        int cnt[T + 2];
+        memset(cnt, 0, sizeof cnt);
+        for (int j = 0; j < n; j++) {
+            uint32_t id = x->idx ? x->idx[a + j] : (uint32_t)(a + j);
+            const sample *sm = &x->S[id];
+            int L = lal_history(x->d, sm->user, sm->interval, x->c->history_intervals, T, w->hist);
+            w->len[j] = L;
+            cnt[L + 1]++;
+        }
+        for (int t = 0; t <= T; t++) cnt[t + 1] += cnt[t];
+        for (int j = 0; j < n; j++) w->perm[cnt[w->len[j]]++] = (uint32_t)j;
+        for (int j = 0; j < n; j++)
+            w->ids[j] = x->idx ? x->idx[a + (int)w->perm[j]] : (uint32_t)(a + (int)w->perm[j]);
+        for (int s0 = 0; s0 < n; s0 += SUB) {
+            const int m = n - s0 < SUB ? n - s0 : SUB;
+            din_dims db = x->m->d;
+            db.T = fill_batch(x->d, x->c, &x->m->d, x->S, w->ids + s0, m, w->cand, w->hist, w->len, w->y);
+            w->loss += din_model_forward(&db, x->m->p, w->cand, w->hist, w->len, w->y, m, w->ws,
+                                         x->prob ? w->pbuf : NULL);
+            if (x->prob)
+                for (int j = 0; j < m; j++) x->prob[a + (int)w->perm[s0 + j]] = w->pbuf[j];
+            if (x->scale != 0)
+                din_model_backward(&db, x->m->p, w->grad, w->cand, w->hist, w->len, w->y, m, w->ws,
+                                   x->scale);
+        }
+    }
+    return TP_OK;
 }
 
 static tp_status write_train_stats(const tp_lookalike_config *c, const tp_lookalike_train_stats *s) {
@@ -250,9 +308,9 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     tp_din *m = NULL;
     sample *S = NULL;
     uint32_t *order = NULL;
-    float *grad = NULL, *am = NULL, *av = NULL, *ws = NULL, *y = NULL, *pt = NULL, *pb = NULL;
-    int32_t *cand = NULL, *hist = NULL;
-    int *len = NULL;
+    float *grad = NULL, *am = NULL, *av = NULL, *pt = NULL, *pb = NULL;
+    worker *wk = NULL;
+    int P = 1;
     uint8_t *yt = NULL;
     double *kw_pos = NULL, *kw_n = NULL;
     int64_t *ivs = NULL;
@@ -317,12 +375,28 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
         if (!(m->keywords[k] = tp_strdup(d->keywords[k]))) goto nomem;
     const din_layout L = din_layout_of(&m->d);
     const int B = c->batch_size, T = m->d.T;
-    if (!(m->p = tp_malloc(L.n * sizeof(float))) || !(grad = tp_malloc(L.n * sizeof(float))) ||
-        !(am = tp_calloc(L.n, sizeof(float))) || !(av = tp_calloc(L.n, sizeof(float))) ||
-        !(ws = tp_malloc(din_ws_size(&m->d, B) * sizeof(float))) || !(y = tp_malloc((size_t)B * sizeof(float))) ||
-        !(cand = tp_malloc((size_t)B * sizeof(int32_t))) || !(hist = tp_malloc((size_t)B * T * sizeof(int32_t))) ||
-        !(len = tp_malloc((size_t)B * sizeof(int))) || !(order = tp_malloc(n_tr * sizeof(uint32_t))))
+    P = c->threads > 0 ? c->threads : tp_threads_default();
+    if (P > B) P = B;
+    if (P < 1) P = 1;
+    const int CB = (B + P - 1) / P; // the largest chunk
+    if (!(m->p = tp_malloc(L.n * sizeof(float))) || !(am = tp_calloc(L.n, sizeof(float))) ||
+        !(av = tp_calloc(L.n, sizeof(float))) || !(order = tp_malloc(n_tr * sizeof(uint32_t))) ||
+        !(wk = tp_calloc((size_t)P, sizeof *wk)))
         goto nomem;
+    for (int i = 0; i < P; i++) {
+        worker *w = &wk[i];
+        if (!(w->grad = tp_malloc(L.n * sizeof(float))) ||
+            !(w->ws = tp_malloc(din_ws_size(&m->d, SUB) * sizeof(float))) ||
+            !(w->y = tp_malloc((size_t)SUB * sizeof(float))) ||
+            !(w->pbuf = tp_malloc((size_t)SUB * sizeof(float))) ||
+            !(w->cand = tp_malloc((size_t)SUB * sizeof(int32_t))) ||
+            !(w->hist = tp_malloc((size_t)(CB > SUB ? CB : SUB) * T * sizeof(int32_t))) ||
+            !(w->len = tp_malloc((size_t)(CB > SUB ? CB : SUB) * sizeof(int))) ||
+            !(w->ids = tp_malloc((size_t)CB * sizeof(uint32_t))) ||
+            !(w->perm = tp_malloc((size_t)CB * sizeof(uint32_t))))
+            goto nomem;
+    }
+    grad = wk[0].grad;
     {
         tp_rng r;
         tp_rng_seed(&r, c->seed);
@@ -350,10 +424,14 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
             double loss = 0;
             for (size_t i = 0; i < n_tr; i += (size_t)B) {
                 int nb = (int)(n_tr - i < (size_t)B ? n_tr - i : (size_t)B);
-                fill_batch(d, c, &m->d, S, order + i, nb, cand, hist, len, y);
-                memset(grad, 0, L.n * sizeof(float));
-                loss += din_model_forward(&m->d, m->p, cand, hist, len, y, nb, ws, NULL);
-                din_model_backward(&m->d, m->p, grad, cand, hist, len, y, nb, ws, 1.0f / nb);
+                batch_job job = {d, c, m, S, order + i, nb, P, wk, L.n, 1.0f / nb, NULL};
+                if ((rc = tp_parallel_for((size_t)P, P, batch_chunk, &job))) goto done;
+                for (int w = 0; w < P; w++) { // reduce in chunk order
+                    loss += wk[w].loss;
+                    if (w == 0) continue;
+                    const float *g = wk[w].grad;
+                    for (size_t k = 0; k < L.n; k++) grad[k] += g[k];
+                }
                 nn_clip_grad_norm(grad, L.n, 5.0f);
                 nn_adam_step(m->p, grad, am, av, L.n, (float)c->learning_rate, 0.9f, 0.999f, 1e-8f,
                              (float)c->weight_decay, ++step);
@@ -375,18 +453,17 @@ tp_status tp_lookalike_train(const tp_lookalike_config *c, const char *model_pat
     const double prior = (double)st.train_positives / (double)n_tr;
     for (size_t i = 0; i < n_te; i += (size_t)B) {
         int nb = (int)(n_te - i < (size_t)B ? n_te - i : (size_t)B);
-        fill_batch(d, c, &m->d, S + n_tr + i, NULL, nb, cand, hist, len, y);
-        din_model_forward(&m->d, m->p, cand, hist, len, NULL, nb, ws, pt + i);
+        batch_job job = {d, c, m, S + n_tr + i, NULL, nb, P, wk, L.n, 0, pt + i};
+        if ((rc = tp_parallel_for((size_t)P, P, batch_chunk, &job))) goto done;
         for (int j = 0; j < nb; j++) {
             const sample *x = &S[n_tr + i + j];
             yt[i + j] = x->y;
             pb[i + j] = (float)((kw_pos[x->cand] + prior) / (kw_n[x->cand] + 1));
         }
     }
-    st.test_auc = roc_auc(pt, yt, n_te);
-    st.test_logloss = log_loss(pt, yt, n_te);
-    st.base_auc = roc_auc(pb, yt, n_te);
-    st.base_logloss = log_loss(pb, yt, n_te);
+    if ((rc = metrics_of(pt, yt, n_te, &st.test_auc, &st.test_logloss)) ||
+        (rc = metrics_of(pb, yt, n_te, &st.base_auc, &st.base_logloss)))
+        goto done;
     tp_log(TP_LOG_INFO, "lookalike train: test ROC-AUC %.4f (baseline %.4f), log loss %.4f (baseline %.4f)",
            st.test_auc, st.base_auc, st.test_logloss, st.base_logloss);
 
@@ -405,16 +482,22 @@ done:
     tp_din_free(m);
     tp_free(S);
     tp_free(order);
-    tp_free(grad);
+    for (int i = 0; wk && i < P; i++) {
+        tp_free(wk[i].grad);
+        tp_free(wk[i].ws);
+        tp_free(wk[i].y);
+        tp_free(wk[i].cand);
+        tp_free(wk[i].hist);
+        tp_free(wk[i].len);
+        tp_free(wk[i].pbuf);
+        tp_free(wk[i].ids);
+        tp_free(wk[i].perm);
+    }
+    tp_free(wk);
     tp_free(am);
     tp_free(av);
-    tp_free(ws);
-    tp_free(y);
     tp_free(pt);
     tp_free(pb);
-    tp_free(cand);
-    tp_free(hist);
-    tp_free(len);
     tp_free(yt);
     tp_free(kw_pos);
     tp_free(kw_n);

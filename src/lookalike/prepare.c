@@ -5,9 +5,13 @@
  * aligned to intervals, so memory is bounded by one batch; aggregates go to trainready.c. */
 #include "lal_impl.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 // ---- small pure helpers (public for tests) ----
 
@@ -152,6 +156,7 @@ typedef struct prep {
     tp_strdict *slots;       /* NULL = every slot */
     const tp_column *gender, *age; /* clean persona */
     tp_lookalike_prep_stats *st;
+    char logs_tmp[4096];     /* OUT/.logs.tmp-<pid>: renamed to OUT/logs when everything worked */
 } prep;
 
 /* One log row resolved against the lookups; returns false if the row is filtered out. */
@@ -174,24 +179,15 @@ static tp_status find_cols(const tp_frame *f, const char *src, logcols *lc) {
     return TP_OK;
 }
 
-static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char *src, logrow *r,
-                         bool *keep) {
+/* Resolve row i: time first (a malformed time is an error on any row), then the time window
+ * [lo, hi), the slot filter and the persona and keyword joins. *keep says whether it survived. */
+static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char *src, int64_t lo,
+                         int64_t hi, logrow *r, bool *keep) {
     char buf[64];
     size_t len;
     *keep = false;
     if (tp_column_is_null(lc->did, i) || tp_column_is_null(lc->app, i) || tp_column_is_null(lc->time, i))
         return TP_OK;
-    if (p->slots) {
-        if (tp_column_is_null(lc->slot, i)) return TP_OK;
-        const char *s = text_of(lc->slot, i, buf, &len);
-        if (tp_strdict_find(p->slots, s, len) < 0) return TP_OK;
-    }
-    const char *d = text_of(lc->did, i, buf, &len);
-    int32_t u = tp_strdict_find(p->dids, d, len);
-    if (u < 0) return TP_OK;
-    const char *a = text_of(lc->app, i, buf, &len);
-    int32_t ac = tp_strdict_find(p->apps, a, len);
-    if (ac < 0) return TP_OK;
     int64_t t;
     tp_dtype ty = tp_column_type(lc->time);
     if (ty == TP_DTYPE_TIMESTAMP) {
@@ -207,6 +203,18 @@ static tp_status resolve(const prep *p, const logcols *lc, size_t i, const char 
     } else {
         return tp_fail(TP_ERR_FORMAT, "%s: column action_time must be a string or a timestamp", src);
     }
+    if (t < lo || t >= hi) return TP_OK;
+    if (p->slots) {
+        if (tp_column_is_null(lc->slot, i)) return TP_OK;
+        const char *s = text_of(lc->slot, i, buf, &len);
+        if (tp_strdict_find(p->slots, s, len) < 0) return TP_OK;
+    }
+    const char *d = text_of(lc->did, i, buf, &len);
+    int32_t u = tp_strdict_find(p->dids, d, len);
+    if (u < 0) return TP_OK;
+    const char *a = text_of(lc->app, i, buf, &len);
+    int32_t ac = tp_strdict_find(p->apps, a, len);
+    if (ac < 0) return TP_OK;
     r->user = u;
     r->kw_raw = p->app_kw[ac];
     r->t = t;
@@ -227,7 +235,7 @@ static tp_status pass_count(prep *p, const char *path, bool is_click, int64_t *t
         for (size_t i = 0; i < n && !rc; i++) {
             logrow r;
             bool keep;
-            if ((rc = resolve(p, &lc, i, src, &r, &keep)) || !keep) continue;
+            if ((rc = resolve(p, &lc, i, src, INT64_MIN, INT64_MAX, &r, &keep)) || !keep) continue;
             if (!is_click) p->kw_shows[r.kw_raw]++;
             if (r.t < *tmin) *tmin = r.t;
             if (r.t > *tmax) *tmax = r.t;
@@ -301,8 +309,7 @@ static tp_status run_batch(prep *p, int64_t t0, int64_t t1, int batch_no, batch 
             for (size_t i = 0; i < n && !rc; i++) {
                 logrow r;
                 bool keep;
-                if ((rc = resolve(p, &lc, i, src, &r, &keep)) || !keep) continue;
-                if (r.t < t0 || r.t >= t1) continue;
+                if ((rc = resolve(p, &lc, i, src, t0, t1, &r, &keep)) || !keep) continue;
                 int32_t kwi = p->raw_to_index[r.kw_raw];
                 if (kwi < 0) continue;
                 if ((rc = tp_grow((void **)&bt->day, &bt->cap, bt->n + 1, sizeof(int64_t)))) break;
@@ -416,8 +423,8 @@ static tp_status run_batch(prep *p, int64_t t0, int64_t t1, int batch_no, batch 
         int64_t day = bt->day[perm[i]];
         int y, mo, d;
         tp_days_to_civil(day, &y, &mo, &d);
-        char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/logs/day=%04d-%02d-%02d/did_bucket=%d", c->out_dir, y, mo, d,
+        char dir[4200], path[4300];
+        snprintf(dir, sizeof dir, "%s/day=%04d-%02d-%02d/did_bucket=%d", p->logs_tmp, y, mo, d,
                  bt->bucket[perm[i]]);
         snprintf(path, sizeof path, "%s/part-%d.parquet", dir, batch_no);
         if ((rc = tp_mkdirs(dir))) goto wdone;
@@ -438,6 +445,18 @@ wdone:
 }
 
 // ---- driver ----
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+/* rm -rf path (our own output folder only); a missing path is fine. */
+static tp_status remove_tree(const char *path) {
+    if (access(path, F_OK) != 0) return TP_OK;
+    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return tp_fail(TP_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));
+    return TP_OK;
+}
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -479,6 +498,10 @@ tp_status tp_lookalike_prepare(const tp_lookalike_config *c, tp_lookalike_prep_s
     if (c->interval_seconds < 1 || c->did_buckets < 1 || c->batch_days < 1)
         return tp_fail(TP_ERR_ARG, "lookalike prepare: interval_seconds, did_buckets and batch_days must be >= 1");
     if ((rc = tp_mkdirs(c->out_dir))) return rc;
+    // the unified logs are written to a temporary folder that replaces OUT/logs at the end, so a
+    // failed run leaves the previous logs and a re-run never mixes in stale part files
+    snprintf(p.logs_tmp, sizeof p.logs_tmp, "%s/.logs.tmp-%ld", c->out_dir, (long)getpid());
+    if ((rc = remove_tree(p.logs_tmp)) || (rc = tp_mkdirs(p.logs_tmp))) return rc;
 
     // persona
     if ((rc = tp_table_read(c->persona, NULL, 0, &persona_raw))) goto done;
@@ -643,10 +666,17 @@ tp_status tp_lookalike_prepare(const tp_lookalike_config *c, tp_lookalike_prep_s
     tp_log(TP_LOG_INFO, "lookalike prepare: unified %lld rows (%lld clicks) in %d batches",
            (long long)st.unified_rows, (long long)st.unified_clicks, st.batches);
 
+    snprintf(path, sizeof path, "%s/logs", c->out_dir);
+    if ((rc = remove_tree(path))) goto done;
+    if (rename(p.logs_tmp, path) != 0) {
+        rc = tp_fail(TP_ERR_IO, "cannot rename '%s' to '%s': %s", p.logs_tmp, path, strerror(errno));
+        goto done;
+    }
     if ((rc = lal_write_trainready(c, &aggs, persona, kw_names, n_kw, &st))) goto done;
     if ((rc = write_stats(c, &st))) goto done;
     if (stats) *stats = st;
 done:
+    if (rc) remove_tree(p.logs_tmp);
     for (int j = 0; j < U_N; j++) tp_column_free(bt.col[j]);
     tp_free(bt.day);
     tp_free(bt.bucket);
