@@ -25,6 +25,8 @@ echo; echo "== similarity kernel: $users users x $seeds columns x $kw keywords, 
 "$build/bench/similarity_bench" sim "$users" "$seeds" "$kw" "$topn" "$threads" | tee "$data/kernel.txt"
 gf=$(sed -n 's/^RESULT .* gflops=\([0-9.]*\) .*/\1/p' "$data/kernel.txt")
 awk -v g="$gf" -v p="$peak" 'BEGIN { printf "share of sgemm peak (wall): %.0f%%\n", 100 * g / p }'
+sed -n 's/^RESULT .* share_of_peak_cpu=\([0-9.]*\).*/\1/p' "$data/kernel.txt" |
+  awk '{ printf "share of sgemm peak (per CPU second, robust to load): %.0f%%\n", 100 * $1 }'
 
 echo; echo "== end to end: extension of $seeds seeds over $users users"
 tpsm="$data/scores_${users}x${kw}.tpsm" seedf="$data/seeds_${seeds}.csv"
