@@ -17,7 +17,7 @@ packages=(
   nodejs npm                                                      # DuckDB oracle in tests
   chromium                                                        # report rendering test
   clang libclang-rt-14-dev                                        # libFuzzer, LeakSanitizer
-  curl time
+  curl time jq wrk                                                 # HTTP smoke test and load bench
 )
 
 missing=()
