@@ -42,3 +42,12 @@ echo; echo "== attribute --method all on 10M journeys (in memory)"
 
 echo; echo "== propensity features on 10M events: touchpoint vs pandas"
 WORK="$data/features" bench/features.sh "$build" 10000000
+
+echo; echo "== deep attention model: training throughput vs PyTorch"
+bench/dnamta.sh "$build"
+
+echo; echo "== lookalike similarity: 1M users x 1000 seeds vs numpy"
+bash bench/similarity.sh "$build"
+
+echo; echo "== HTTP job API: status requests with wrk"
+LOAD_SECONDS=10 bash bench/http_load.sh "$build"

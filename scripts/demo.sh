@@ -15,7 +15,11 @@ fi
 resume=()
 [ "${DEMO_RESUME:-0}" = 1 ] && resume=(--resume)
 mkdir -p out/demo
-echo "demo: simulate -> journeys -> attribute -> evaluate -> report (examples/demo_pipeline.yaml)"
+echo "demo: attribution: simulate -> journeys -> attribute -> train -> predict -> evaluate -> report"
 "$bin" pipeline --config examples/demo_pipeline.yaml "${resume[@]}"
 echo
 echo "demo: open $(pwd)/out/demo/report/report.html in a browser"
+
+echo
+echo "demo: lookalike: simulate logs -> prepare -> click model -> score table -> extend -> validate"
+scripts/demo_lookalike.sh "$build"

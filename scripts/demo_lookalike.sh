@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# demo_lookalike.sh BUILD_DIR: the lookalike part of `make demo` up to the score table (issue #6
-# §1-3, §7). Simulates 20,000 users with planted interest groups, prepares the logs, trains the
-# DIN-style click model, prints its test ROC-AUC and log loss against the keyword-CTR baseline and
-# writes the score table into out/demo_lookalike/out/scores/ (scores.parquet, scores.tpsm), which
-# the audience part of the demo extends. DEMO_USERS overrides the number of users.
+# demo_lookalike.sh BUILD_DIR: the lookalike part of `make demo` (issue #6). Simulates 20,000 users
+# with planted interest groups over 14 days, prepares the logs, trains the DIN-style click model,
+# prints its test ROC-AUC and log loss against the keyword-CTR baseline, writes the score table into
+# out/demo_lookalike/out/scores/ (scores.parquet, scores.tpsm), extends a seed audience of 200
+# users from one interest group and validates it on the following week (days 15-21 of the same
+# simulation): clicks on the group's keyword among the audience vs an equal random sample.
+# DEMO_USERS overrides the number of users.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -38,3 +40,21 @@ print("  training: %d epochs in %.1f s" % (s["epochs"], s["train_seconds"]))
 PY
 echo
 echo "demo: score table $(pwd)/$root/out/scores/scores.tpsm (and scores.parquet)"
+
+echo
+echo "demo: lookalike extend (200 seeds from interest group 0, audience 3x the seeds)"
+"$bin" convert "$root/data/groups.parquet" "$root/groups.csv" >/dev/null
+awk -F, 'NR > 1 && $2 == 0 { print $1 }' "$root/groups.csv" | head -n 200 > "$root/seeds.csv"
+"$bin" lookalike extend --scores "$root/out/scores" --seeds "$root/seeds.csv" --out "$root/audience" \
+    --k 5 --extension-pct 300
+echo "demo: lookalike validate on days 15-21 (the same simulation run one more week)"
+"$bin" --quiet simulate --kind lookalike --users "$users" --keywords 40 --days 21 --groups 4 --seed 1 \
+    --out "$root/data21" >/dev/null
+sed -e 's#data/#data21/#' -e 's#^output: out#output: out21#' "$root/lookalike.yaml" > "$root/lookalike21.yaml"
+"$bin" --quiet lookalike prepare --config "$root/lookalike21.yaml" >/dev/null
+kw=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["interest_keywords"][0][0])' "$root/data/truth.json")
+"$bin" lookalike validate --audience "$root/audience/audience.parquet" --clicks "$root/out21/logs" \
+    --from 2024-01-15 --keyword "$kw" --seeds "$root/seeds.csv" --scores "$root/out/scores" \
+    --out "$root/validate.json"
+echo
+echo "demo: audience $(pwd)/$root/audience/audience.parquet, validation $(pwd)/$root/validate.json"

@@ -15,6 +15,12 @@
 #include "touchpoint/events_sim.h"
 #include "touchpoint/report.h"
 #include "touchpoint/pipeline.h"
+#include "touchpoint/metrics.h"
+#include "touchpoint/dnamta.h"
+#include "touchpoint/dnamta_train.h"
+#include "touchpoint/lookalike.h"
+#include "touchpoint/audience.h"
+#include "touchpoint/serve.h"
 
 TP_API const char *tp_version(void);
 
