@@ -5,6 +5,7 @@
  * baseline, and the saved model folder (XGBoost file + sidecar JSON + holdout). */
 #include "touchpoint/propensity.h"
 #include "touchpoint/io.h"
+#include "touchpoint/registry.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -719,5 +720,262 @@ tp_status tp_pmodel_evaluate(const tp_pmodel *m, const tp_pmatrix *x, int n_thre
     tp_status rc = tp_pmodel_predict(m, x, n_threads, p);
     if (rc == TP_OK) rc = tp_metrics_summarize(p, x->y, x->n, out);
     tp_free(p);
+    return rc;
+}
+
+// ---- jobs: train and evaluate over groups ----
+
+/* File-system-safe copy of a group name for OUT_DIR/<group>/. */
+static void safe_dir_name(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 1 < n; s++, k++) {
+        char c = *s;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || (c == '.' && k > 0);
+        out[k] = ok ? c : '_';
+    }
+    out[k] = 0;
+    if (!k) snprintf(out, n, "_");
+}
+
+static char *dump_member(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return NULL;
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+    char *r = t ? tp_strdup(t) : NULL;
+    free(t);
+    return r;
+}
+
+/* Register DIR (a saved model folder) and record its own test PR-AUC on its holdout. */
+static tp_status register_dir(const char *registry, const char *group, const char *dir,
+                              const char *run_key, double pr_auc, int *version) {
+    tp_status rc = TP_OK;
+    tp_registry *reg = NULL;
+    json_t *meta = NULL;
+    char *params = NULL, *metrics = NULL, *window = NULL, path[4200];
+    json_error_t err;
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    if (!(meta = json_load_file(path, 0, &err)))
+        return tp_fail(TP_ERR_FORMAT, "'%s': %s", path, err.text);
+    json_t *mb = json_pack("{s:O, s:O, s:O}", "test", json_object_get(meta, "metrics"), "baseline",
+                           json_object_get(meta, "baseline"), "valid_pr_auc",
+                           json_object_get(meta, "valid_pr_auc"));
+    json_object_set_new(meta, "__metrics", mb ? mb : json_null());
+    params = dump_member(meta, "params");
+    metrics = dump_member(meta, "__metrics");
+    window = dump_member(meta, "window");
+    const char *hash = json_string_value(json_object_get(meta, "defs_hash"));
+    if ((rc = tp_registry_open(registry, &reg)) != TP_OK) goto done;
+    tp_registry_new v = {.model = group, .src_dir = dir, .params_json = params,
+                         .metrics_json = metrics, .window_json = window, .defs_hash = hash,
+                         .pr_auc = pr_auc, .run_key = run_key};
+    bool existed;
+    if ((rc = tp_registry_register(reg, &v, version, &existed)) != TP_OK) goto done;
+    char holdout[320];
+    snprintf(holdout, sizeof holdout, "%s/v%d", group, *version);
+    if (!existed) {
+        char *tm = dump_member(meta, "metrics");
+        rc = tp_registry_record_evaluation(reg, group, *version, holdout, tm, pr_auc);
+        tp_free(tm);
+    }
+done:
+    tp_registry_close(reg);
+    json_decref(meta);
+    tp_free(params);
+    tp_free(metrics);
+    tp_free(window);
+    return rc;
+}
+
+static tp_status train_one(const tp_ptrain_job *job, const char *group, tp_pmatrix *m,
+                           const char *defs_hash, int horizon, tp_ptrain_job_cb cb, void *ud) {
+    tp_status rc;
+    tp_ptrain_result *r = NULL;
+    tp_ptrain_job_group out;
+    memset(&out, 0, sizeof out);
+    snprintf(out.group, sizeof out.group, "%s", group);
+    char safe[256];
+    safe_dir_name(group, safe, sizeof safe);
+    snprintf(out.dir, sizeof out.dir, "%s/%s", job->out_dir, safe);
+    double t0 = tp_now();
+    if ((rc = tp_ptrain_fit(m, &job->opts, &r)) != TP_OK)
+        return tp_fail_context(rc, "training group '%s'", group);
+    tp_ptrain_info info = {.group = group, .defs_hash = defs_hash,
+                           .source = job->table ? job->table : job->events, .horizon_days = horizon};
+    if ((rc = tp_ptrain_save(r, m, &info, out.dir)) != TP_OK) goto done;
+    out.pr_auc = r->test.pr_auc;
+    out.baseline_pr_auc = r->has_baseline ? r->baseline.pr_auc : NAN;
+    out.roc_auc = r->test.roc_auc;
+    out.valid_pr_auc = r->best.valid_pr_auc;
+    out.n_train = r->n_train;
+    out.n_test = r->n_test;
+    out.pos_test = r->pos_test;
+    if (job->registry) {
+        char key[600];
+        if (job->run_key) snprintf(key, sizeof key, "%s/%s", job->run_key, group);
+        if ((rc = register_dir(job->registry, group, out.dir, job->run_key ? key : NULL,
+                               r->test.pr_auc, &out.version)) != TP_OK)
+            goto done;
+    }
+    out.seconds = tp_now() - t0;
+    if (cb) cb(&out, ud);
+done:
+    tp_ptrain_result_free(r);
+    return rc;
+}
+
+tp_status tp_ptrain_job_run(const tp_ptrain_job *job, tp_ptrain_job_cb cb, void *ud) {
+    tp_status rc = TP_OK;
+    tp_frame *f = NULL;
+    tp_pmatrix *m = NULL;
+    tp_events *ev = NULL;
+    tp_feature_defs *defs = NULL;
+    tp_propensity *p = NULL;
+    if (!job->out_dir) return tp_fail(TP_ERR_ARG, "train: an output folder is required");
+    if (job->table) {
+        if (!job->label) return tp_fail(TP_ERR_ARG, "train: --table needs --label");
+        if ((rc = tp_table_read(job->table, NULL, 0, &f)) != TP_OK) return rc;
+        if ((rc = tp_pmatrix_from_frame(f, job->label, &m)) != TP_OK) {
+            tp_fail_context(rc, "table '%s'", job->table);
+            goto done;
+        }
+        const char *group = job->n_groups ? job->groups[0] : "table";
+        rc = train_one(job, group, m, NULL, 0, cb, ud);
+        goto done;
+    }
+    if (!job->events || !job->defs || job->n_as_of == 0)
+        return tp_fail(TP_ERR_ARG, "train: events, definitions and as-of dates are required");
+    if ((rc = tp_events_load(job->events, job->items, &ev)) != TP_OK) goto done;
+    if ((rc = tp_feature_defs_load(job->defs, &defs)) != TP_OK) goto done;
+    int horizon = job->horizon_days > 0 ? job->horizon_days : tp_feature_defs_horizon(defs);
+    {   /* labels need events up to the last as-of date + horizon */
+        int64_t lo, hi;
+        int32_t last = job->as_of[0];
+        for (size_t k = 1; k < job->n_as_of; k++) last = job->as_of[k] > last ? job->as_of[k] : last;
+        tp_events_time_range(ev, &lo, &hi);
+        if (hi < ((int64_t)last + horizon) * 86400 - 86400)
+            tp_log(TP_LOG_WARN, "events end before the last as-of date + %d days: its labels are "
+                   "incomplete", horizon);
+    }
+    tp_propensity_opts po;
+    tp_propensity_opts_default(&po);
+    po.store = job->store;
+    po.materialize = job->store != NULL;
+    po.horizon_days = horizon;
+    po.n_threads = job->opts.n_threads;
+    if ((rc = tp_propensity_new(ev, defs, &po, &p)) != TP_OK) goto done;
+    size_t G = job->n_groups ? job->n_groups : tp_propensity_n_groups(p);
+    for (size_t g = 0; g < G; g++) {
+        const char *group = job->n_groups ? job->groups[g] : tp_propensity_group_name(p, g);
+        if ((rc = tp_propensity_dataset(p, group, job->as_of, job->n_as_of, true, &f)) != TP_OK)
+            goto done;
+        if ((rc = tp_pmatrix_from_frame(f, "label", &m)) != TP_OK) goto done;
+        tp_frame_free(f);
+        f = NULL;
+        if ((rc = train_one(job, group, m, tp_feature_defs_hash(defs), horizon, cb, ud)) != TP_OK)
+            goto done;
+        tp_pmatrix_free(m);
+        m = NULL;
+    }
+done:
+    tp_frame_free(f);
+    tp_pmatrix_free(m);
+    tp_propensity_free(p);
+    tp_feature_defs_free(defs);
+    tp_events_free(ev);
+    return rc;
+}
+
+static tp_status summary_text(const tp_metrics_summary *s, char **out) {
+    return tp_metrics_summary_json(s, out);
+}
+
+tp_status tp_pevaluate_job_run(const char *registry, const char *const *groups, size_t n_groups,
+                               int version, int n_threads, void (*cb)(const char *line, void *ud),
+                               void *ud) {
+    tp_status rc = TP_OK;
+    tp_registry *reg = NULL;
+    char **names = NULL;
+    size_t n_names = 0;
+    tp_pmodel *cm = NULL, *pm = NULL;
+    tp_frame *hf = NULL;
+    tp_pmatrix *h = NULL;
+    char *txt = NULL;
+    if ((rc = tp_registry_open(registry, &reg)) != TP_OK) return rc;
+    if (n_groups == 0) {
+        if ((rc = tp_registry_models(reg, &names, &n_names)) != TP_OK) goto done;
+        groups = (const char *const *)names;
+        n_groups = n_names;
+    }
+    for (size_t g = 0; g < n_groups; g++) {
+        tp_registry_version cv, pv;
+        char path[4200], holdout[320], line[1024];
+        if ((rc = tp_registry_get(reg, groups[g], version, &cv)) != TP_OK) goto done;
+        snprintf(holdout, sizeof holdout, "%s/v%d", cv.model, cv.version);
+        snprintf(path, sizeof path, "%s/holdout.parquet", cv.dir);
+        if ((rc = tp_table_read(path, NULL, 0, &hf)) != TP_OK) goto done;
+        if ((rc = tp_pmatrix_from_frame(hf, "label", &h)) != TP_OK) goto done;
+        tp_metrics_summary cs, ps;
+        if ((rc = tp_pmodel_load(cv.dir, &cm)) != TP_OK) goto done;
+        if ((rc = tp_pmodel_evaluate(cm, h, n_threads, &cs)) != TP_OK) goto done;
+        if ((rc = summary_text(&cs, &txt)) != TP_OK) goto done;
+        if ((rc = tp_registry_record_evaluation(reg, cv.model, cv.version, holdout, txt, cs.pr_auc)))
+            goto done;
+        tp_free(txt);
+        txt = NULL;
+        tp_status s = tp_registry_production(reg, cv.model, &pv);
+        if (s == TP_OK && pv.version != cv.version) {
+            if ((rc = tp_pmodel_load(pv.dir, &pm)) != TP_OK) goto done;
+            s = tp_pmodel_evaluate(pm, h, n_threads, &ps);
+            if (s == TP_OK) {
+                if ((rc = summary_text(&ps, &txt)) != TP_OK) goto done;
+                if ((rc = tp_registry_record_evaluation(reg, pv.model, pv.version, holdout, txt,
+                                                        ps.pr_auc)))
+                    goto done;
+                snprintf(line, sizeof line,
+                         "%s: v%d PR-AUC %.4f vs production v%d %.4f on holdout %s (%zu rows)",
+                         cv.model, cv.version, cs.pr_auc, pv.version, ps.pr_auc, holdout, h->n);
+            } else if (s == TP_ERR_NOTFOUND) { /* other features: not comparable */
+                snprintf(line, sizeof line,
+                         "%s: v%d PR-AUC %.4f; production v%d cannot score this holdout (%s)",
+                         cv.model, cv.version, cs.pr_auc, pv.version, tp_last_error());
+            } else {
+                rc = s;
+                goto done;
+            }
+        } else if (s == TP_OK) {
+            snprintf(line, sizeof line, "%s: v%d (production) PR-AUC %.4f on holdout %s", cv.model,
+                     cv.version, cs.pr_auc, holdout);
+        } else if (s == TP_ERR_NOTFOUND) {
+            snprintf(line, sizeof line, "%s: v%d PR-AUC %.4f on holdout %s; no production version",
+                     cv.model, cv.version, cs.pr_auc, holdout);
+        } else {
+            rc = s;
+            goto done;
+        }
+        tp_clear_error();
+        if (strcmp(cv.stage, "production") && strcmp(cv.stage, "staging")) {
+            char why[400];
+            snprintf(why, sizeof why, "evaluated on holdout %s: PR-AUC %.6f", holdout, cs.pr_auc);
+            if ((rc = tp_registry_transition(reg, cv.model, cv.version, "staging", why))) goto done;
+        }
+        if (cb) cb(line, ud);
+        tp_pmodel_free(cm);
+        tp_pmodel_free(pm);
+        cm = pm = NULL;
+        tp_pmatrix_free(h);
+        h = NULL;
+        tp_frame_free(hf);
+        hf = NULL;
+    }
+done:
+    tp_free(txt);
+    tp_pmodel_free(cm);
+    tp_pmodel_free(pm);
+    tp_pmatrix_free(h);
+    tp_frame_free(hf);
+    tp_registry_free_names(names, n_names);
+    tp_registry_close(reg);
     return rc;
 }
