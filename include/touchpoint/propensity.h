@@ -189,8 +189,9 @@ typedef struct tp_profile_opts {
     int n_threads;
     int keep;               /* snapshots kept in PROFILE_DIR/snapshots (default 3) */
     /* Test hook: called after the long table is written into the temporary snapshot and before
-     * anything is committed (a crash here must leave the previous profile intact). */
-    void (*after_long)(void *ud);
+     * anything is committed (a crash here must leave the previous profile intact); a non-zero
+     * return fails the run (TP_ERR_IO, "injected failure"). */
+    int (*after_long)(void *ud);
     void *ud;
 } tp_profile_opts;
 TP_API void tp_profile_opts_default(tp_profile_opts *o);

@@ -271,7 +271,10 @@ tp_status tp_profile_score(tp_propensity *p, const tp_feature_defs *defs, int32_
     if ((rc = tp_mkdirs(tmp)) != TP_OK) goto done;
     snprintf(path, L + 64, "%s/profile_long.parquet", tmp);
     if ((rc = tp_table_write(lf, path, NULL)) != TP_OK) goto done;
-    if (o.after_long) o.after_long(o.ud);
+    if (o.after_long && o.after_long(o.ud) != 0) {
+        rc = tp_fail(TP_ERR_IO, "profile: injected failure after writing '%s'", path);
+        goto done;
+    }
     snprintf(path, L + 64, "%s/profile_wide.parquet", tmp);
     if ((rc = tp_table_write(wf, path, NULL)) != TP_OK) goto done;
     snprintf(path, L + 64, "%s/index.bin", tmp);
