@@ -19,3 +19,4 @@ echo "demo: simulate -> journeys -> attribute -> evaluate -> report (examples/de
 "$bin" pipeline --config examples/demo_pipeline.yaml "${resume[@]}"
 echo
 echo "demo: open $(pwd)/out/demo/report/report.html in a browser"
+scripts/demo_propensity.sh "$build"
