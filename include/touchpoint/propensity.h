@@ -63,6 +63,7 @@ typedef struct tp_gbm_fit {
     int rounds_run;        /* rounds trained before stopping */
     double valid_aucpr;    /* XGBoost's validation aucpr at the best iteration (NaN without) */
     double seconds;        /* training time, DMatrix construction included */
+    double cpu_seconds;    /* process CPU time over the same span (all threads) */
 } tp_gbm_fit;
 
 /* Train on (Xt, yt) (nt rows) with early stopping on (Xv, yv) (nv rows; Xv NULL = no validation:
@@ -115,7 +116,7 @@ typedef struct tp_ptrain_trial {
     tp_gbm_params params;
     int rounds;
     double valid_pr_auc; /* average precision on the validation rows (NaN if undefined) */
-    double seconds;
+    double seconds, cpu_seconds; /* tp_gbm_train's */
 } tp_ptrain_trial;
 
 typedef struct tp_ptrain_result {

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xgboost/c_api.h>
 
 struct tp_gbm {
@@ -47,8 +48,15 @@ static tp_status make_dmatrix(const float *X, const uint8_t *y, size_t n, size_t
     tp_status rc = TP_OK;
     float *lab = NULL;
     *out = NULL;
-    if (XGDMatrixCreateFromMat_omp(X, (bst_ulong)n, (bst_ulong)F, NAN, out, threads) != 0)
-        return xgb_fail("creating a matrix");
+    /* The array-interface constructor: what the Python package uses for a numpy array (faster
+     * than XGDMatrixCreateFromMat_omp's two passes). */
+    char iface[256], cfg[96];
+    snprintf(iface, sizeof iface,
+             "{\"data\": [%llu, true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", "
+             "\"version\": 3}",
+             (unsigned long long)(uintptr_t)X, n, F);
+    snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d}", threads);
+    if (XGDMatrixCreateFromDense(iface, cfg, out) != 0) return xgb_fail("creating a matrix");
     if (y) {
         if (!(lab = tp_malloc((n ? n : 1) * sizeof *lab))) {
             rc = tp_fail(TP_ERR_NOMEM, "out of memory (%zu labels)", n);
@@ -98,6 +106,7 @@ tp_status tp_gbm_train(const tp_gbm_params *p, const float *Xt, const uint8_t *y
     BoosterHandle h = NULL, sliced = NULL;
     tp_gbm *m = NULL;
     double t0 = tp_now();
+    clock_t c0 = clock();
     *out = NULL;
     if (!p || !Xt || !yt || nt == 0 || F == 0)
         return tp_fail(TP_ERR_ARG, "gbm train: empty training matrix (%zu rows, %zu features)", nt, F);
@@ -174,6 +183,7 @@ tp_status tp_gbm_train(const tp_gbm_params *p, const float *Xt, const uint8_t *y
         fit->rounds_run = it;
         fit->valid_aucpr = valid && best_score > -INFINITY ? best_score : NAN;
         fit->seconds = tp_now() - t0;
+        fit->cpu_seconds = (double)(clock() - c0) / CLOCKS_PER_SEC;
     }
     *out = m;
 done:

@@ -439,7 +439,7 @@ tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_
         double ap;
         if ((rc = tp_metrics_pr_auc(pv, yv, nv, &ap)) != TP_OK) goto done;
         S[t] = ap;
-        r->trials[t] = (tp_ptrain_trial){p, fit.rounds, ap, fit.seconds};
+        r->trials[t] = (tp_ptrain_trial){p, fit.rounds, ap, fit.seconds, fit.cpu_seconds};
         r->n_trials = (size_t)t + 1;
         double sc = isnan(ap) ? -INFINITY : ap;
         if (!r->model || sc > best_score) {
@@ -537,6 +537,7 @@ tp_status tp_ptrain_save(const tp_ptrain_result *r, const tp_pmatrix *m, const t
         json_object_set_new(p, "rounds", json_integer(r->trials[t].rounds));
         json_object_set_new(p, "valid_pr_auc", real_or_null(r->trials[t].valid_pr_auc));
         json_object_set_new(p, "seconds", json_real(r->trials[t].seconds));
+        json_object_set_new(p, "cpu_seconds", json_real(r->trials[t].cpu_seconds));
         json_array_append_new(trials, p);
     }
     for (size_t k = 0; k < r->n_train_dates; k++)
