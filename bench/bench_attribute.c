@@ -1,13 +1,20 @@
-/* bench_attribute.c: wall time of every attribution method on a synthetic in-memory journey
- * set (default 10M journeys, 200 campaigns), without file I/O. Build and run:
- *   make && cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -pthread bench/bench_attribute.c \
- *      build/libtouchpoint.a -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc \
- *      -llz4 -lm -o build/bench_attribute
- *   build/bench_attribute [JOURNEYS] [CAMPAIGNS] [THREADS] [MARKOV_ORDER] [SHAPLEY_SAMPLES] */
+/* bench_attribute.c: wall and CPU time of every attribution method on a synthetic in-memory
+ * journey set (default 10M journeys, 200 campaigns), without file I/O. `make bench` builds it as
+ * build/bench/bench_attribute (bench/run.sh runs it); by hand:
+ *   make build/bench/bench_attribute
+ *   build/bench/bench_attribute [JOURNEYS] [CAMPAIGNS] [THREADS] [MARKOV_ORDER] [SHAPLEY_SAMPLES] */
 #include "touchpoint/touchpoint.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+// CPU seconds of the whole process (all threads): robust to a loaded machine, unlike wall time.
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Journeys: length 1 + geometric (mean ~4, at most 20), campaigns drawn with Zipf-like
  * popularity, seconds between touches exponential (mean 1 day); conversion probability rises
@@ -80,20 +87,22 @@ int main(int argc, char **argv) {
     tp_journeys *j = synth(n, C, 42);
     printf("synthetic: %zu journeys, %zu touches, %zu campaigns, threads %d (%.1f s to build)\n",
            j->n, j->n_touches, C, threads > 0 ? threads : tp_threads_default(), tp_now() - t0);
-    double total = 0;
+    double total = 0, total_cpu = 0;
     for (int m = 0; m < TP_ATTR_N_METHODS; m++) {
         tp_credit *c = NULL;
-        double t1 = tp_now();
+        double t1 = tp_now(), c1 = cpu_now();
         if (tp_attribute(j, (tp_attr_method)m, &o, &c) != TP_OK) {
             fprintf(stderr, "%s: %s\n", tp_attr_method_name((tp_attr_method)m), tp_last_error());
             return 1;
         }
-        double dt = tp_now() - t1;
+        double dt = tp_now() - t1, dc = cpu_now() - c1;
         total += dt;
+        total_cpu += dc;
         size_t best = 0;
         for (size_t k = 1; k < C; k++)
             if (c->attributed_conversions[k] > c->attributed_conversions[best]) best = k;
-        printf("%-10s %8.2f s   top %s %.1f of %.0f", tp_attr_method_name((tp_attr_method)m), dt,
+        printf("%-10s %8.2f s wall %8.2f s cpu   top %s %.1f of %.0f",
+               tp_attr_method_name((tp_attr_method)m), dt, dc,
                c->campaigns[best], c->attributed_conversions[best], c->total_conversions);
         if (m == TP_ATTR_MARKOV) printf("   (order %d, %zu states)", o.markov_order, c->n_states);
         if (m == TP_ATTR_SHAPLEY)
@@ -102,7 +111,7 @@ int main(int argc, char **argv) {
         printf("\n");
         tp_credit_free(c);
     }
-    printf("all methods %.2f s\n", total);
+    printf("all methods %.2f s wall, %.2f s cpu\n", total, total_cpu);
     tp_journeys_free(j);
     return 0;
 }

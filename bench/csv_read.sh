@@ -14,11 +14,8 @@ if [ ! -s "$csv" ]; then
   echo "csv_read: generating $csv ($rows rows)" >&2
   /usr/bin/python3 bench/csv_gen_impressions.py "$csv.tmp" "$rows" && mv "$csv.tmp" "$csv"
 fi
-[ -f "$build/libtouchpoint.a" ] || make --no-print-directory BUILD="$build" "$build/libtouchpoint.a" >&2
-bin="$build/bench/csv_read_bench"
-mkdir -p "$(dirname "$bin")"
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -o "$bin" bench/csv_read_bench.c "$build/libtouchpoint.a" \
-  -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc -llz4 -lm -lpthread
+bin="$build/bench/csv_read_bench" # built by the Makefile's bench rule from bench/csv_read_bench.c
+make --no-print-directory BUILD="$build" "$bin" >&2
 ours=$("$bin" "$csv" "$repeat")
 echo "$ours"
 theirs=$(/usr/bin/python3 bench/csv_read_pandas.py "$csv" "$repeat")

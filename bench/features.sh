@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # features.sh BUILD_DIR [EVENTS...]: `touchpoint features` against the vectorised pandas peer
-# (bench/features_pandas.py) on the definitions of examples/features.yaml (71 features at three
+# (bench/features_pandas.py) on the definitions of examples/features.yaml (77 features at three
 # levels), on simulated event logs of about EVENTS rows each (default 10M and 50M). pandas has no
 # Parquet engine here, so it reads CSV; its read and computation are timed apart, and touchpoint
 # runs on the same CSV and on the Parquet copy. Wall time, CPU time and peak RSS come from
@@ -50,17 +50,18 @@ for n in "${sizes[@]}"; do
   read -r cw cc cr < <(measure tp_csv "$tp" features --events "$work/ev_$n.csv" --defs "$defs" --as-of $as_of --out "$work/tp_csv_$n")
   read -r qw qc qr < <(measure tp_pq "$tp" features --events "$work/ev_$n.parquet" --defs "$defs" --as-of $as_of --out "$work/tp_pq_$n")
   sed 's/^/  /' "$work/pandas.out"
-  echo "  touchpoint (CSV):     $(grep -h '^loaded' "$work/tp_csv.time"); compute $(sed -n 's/.*, \([0-9.]*\) s ->.*/\1/p' "$work/tp_csv.out") s"
-  echo "  touchpoint (Parquet): $(grep -h '^loaded' "$work/tp_pq.time"); compute $(sed -n 's/.*, \([0-9.]*\) s ->.*/\1/p' "$work/tp_pq.out") s"
+  echo "  touchpoint (CSV):     $(grep -h '^loaded' "$work/tp_csv.time"); $(grep -h '^computed' "$work/tp_csv.time")"
+  echo "  touchpoint (Parquet): $(grep -h '^loaded' "$work/tp_pq.time"); $(grep -h '^computed' "$work/tp_pq.time")"
   printf '  %-36s %9s %9s %9s\n' "run (whole process)" "wall s" "cpu s" "peak MB"
   printf '  %-36s %9s %9s %9s\n' "pandas (CSV in)" "$pw" "$pc" "$pr"
   printf '  %-36s %9s %9s %9s\n' "touchpoint (CSV in, Parquet out)" "$cw" "$cc" "$cr"
   printf '  %-36s %9s %9s %9s\n' "touchpoint (Parquet in and out)" "$qw" "$qc" "$qr"
-  pf=$(sed -n 's/.*features \([0-9.]*\) s.*/\1/p' "$work/pandas.out")
-  tf=$(sed -n 's/.*, \([0-9.]*\) s ->.*/\1/p' "$work/tp_pq.out")
+  pf=$(sed -n 's/.*features \([0-9.]*\) s (cpu \([0-9.]*\) s).*/\1 \2/p' "$work/pandas.out")
+  tf=$(sed -n 's/^computed .* in \([0-9.]*\) s (cpu \([0-9.]*\) s).*/\1 \2/p' "$work/tp_pq.time")
   awk -v pw="$pw" -v pc="$pc" -v cw="$cw" -v cc="$cc" -v qw="$qw" -v qc="$qc" -v pf="$pf" -v tf="$tf" \
       -v pr="$pr" -v qr="$qr" 'BEGIN {
+    split(pf, P, " "); split(tf, Q, " ")
     printf "  speed-up vs pandas, whole process: wall %.1fx (CSV) %.1fx (Parquet); cpu %.1fx (CSV) %.1fx (Parquet)\n", pw / cw, pw / qw, pc / cc, pc / qc
-    printf "  speed-up vs pandas, feature computation only (wall): %.1fx (pandas %.2f s, touchpoint %.3f s)\n", pf / tf, pf, tf
+    printf "  speed-up vs pandas, feature computation only: wall %.1fx (pandas %.2f s, touchpoint %.3f s), cpu %.1fx (pandas %.2f s, touchpoint %.3f s)\n", P[1] / Q[1], P[1], Q[1], P[2] / Q[2], P[2], Q[2]
     printf "  peak memory: touchpoint (Parquet) %.2fx pandas\n", qr / pr }'
 done

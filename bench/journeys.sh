@@ -54,6 +54,9 @@ if [ -n "${MEMORY:-}" ]; then
   cmp <(grep -v buckets "$work/tp_pq/stats.json") <(grep -v buckets "$work/tp_mem/stats.json") \
     && echo "  bucketed stats.json identical to in-memory"
 fi
+echo "machine: $(nproc) CPUs, threads ${TP_THREADS:-default}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v pw="$pw" -v cw="$cw" -v qw="$qw" -v pr="$pr" -v cr="$cr" -v qr="$qr" 'BEGIN {
   printf "speed-up vs pandas: %.1fx (same CSV input), %.1fx (Parquet input)\n", pw / cw, pw / qw
   printf "peak memory vs pandas: %.2fx (CSV), %.2fx (Parquet)\n", cr / pr, qr / pr }'
+awk -v pc="$pc" -v cc="$cc" -v qc="$qc" 'BEGIN {
+  printf "CPU time vs pandas: %.1fx less (CSV), %.1fx less (Parquet)\n", pc / cc, pc / qc }'

@@ -7,7 +7,8 @@ last conversion form an open journey, keep the LAST L touches with label and len
 cut, seconds_to_end per touch, split by a hash of (uid, seed) (the same splitmix64 hash as
 touchpoint, so the splits agree), mapper.json and stats.json.
 
-  journeys_pandas.py generate N OUT.csv [--seed S]     simulated impressions (time-ordered log)
+  journeys_pandas.py generate N OUT.csv [--seed S] [--parts P]   simulated impressions (a
+                       time-ordered log; with P > 1, OUT is a folder of P CSV parts)
   journeys_pandas.py run IN.csv OUTDIR [--max-len L] [--split 1|0.8,0.1,0.1] [--seed S]
   journeys_pandas.py compare PANDAS_OUTDIR TOUCHPOINT_ALL.csv   check both give the same journeys
 """
@@ -44,20 +45,29 @@ def split_of(uid, fractions, seed):
     return np.where(u < fractions[0] / tot, 0, np.where(u < (fractions[0] + fractions[1]) / tot, 1, 2)).astype(np.int8)
 
 
-def generate(n, out, seed):
+def generate(n, out, seed, parts=1):
+    """n impressions over 30 days; with parts > 1, OUT is a folder of time-ordered CSV parts
+    (as daily log files would be), generated one at a time so memory stays small."""
     rng = np.random.default_rng(seed)
     users = max(1, n // 10)
     # Skewed activity (log-normal weights): a few heavy users, many light ones; scattered ids.
     w = rng.lognormal(0.0, 1.0, users)
-    uid = rng.choice(users, n, p=w / w.sum()).astype(np.int64) * 2654435761 % (1 << 40)
-    ts = 1704067200 + rng.integers(0, 30 * 86400, n)
+    w /= w.sum()
     names = np.array(["campaign_%02d" % i for i in range(40)])
-    w = 1.0 / np.arange(1, 41)
-    camp = names[rng.choice(40, n, p=w / w.sum())]
-    conv = (rng.random(n) < 0.03).astype(np.int8)
-    df = pd.DataFrame({"timestamp": ts, "uid": uid, "campaign": camp, "conversion": conv})
-    df = df.sort_values("timestamp", kind="stable")  # a log arrives in time order
-    df.to_csv(out, index=False)
+    cw = 1.0 / np.arange(1, 41)
+    cw /= cw.sum()
+    if parts > 1:
+        os.makedirs(out, exist_ok=True)
+    span = 30 * 86400 // parts
+    for p in range(parts):
+        m = n // parts + (1 if p < n % parts else 0)
+        uid = rng.choice(users, m, p=w).astype(np.int64) * 2654435761 % (1 << 40)
+        ts = 1704067200 + p * span + rng.integers(0, span, m)
+        camp = names[rng.choice(40, m, p=cw)]
+        conv = (rng.random(m) < 0.03).astype(np.int8)
+        df = pd.DataFrame({"timestamp": ts, "uid": uid, "campaign": camp, "conversion": conv})
+        df = df.sort_values("timestamp", kind="stable")  # a log arrives in time order
+        df.to_csv(out if parts == 1 else os.path.join(out, "part-%03d.csv" % p), index=False)
 
 
 def run(inp, outdir, max_len, fractions, seed):
@@ -167,8 +177,9 @@ def main(argv):
     seed = int(opt("--seed", "42"))
     max_len = int(opt("--max-len", "10"))
     split = [float(x) for x in opt("--split", "0.8,0.1,0.1").split(",")]
+    parts = int(opt("--parts", "1"))
     if args and args[0] == "generate" and len(args) == 3:
-        generate(int(float(args[1])), args[2], seed)
+        generate(int(float(args[1])), args[2], seed, parts)
     elif args and args[0] == "run" and len(args) == 3:
         run(args[1], args[2], max_len, split, seed)
     elif args and args[0] == "compare" and len(args) == 3:

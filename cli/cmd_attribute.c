@@ -20,6 +20,10 @@ static const char usage[] =
     "  --markov-order K       Markov chain order, 1 to 4 (default 1)\n"
     "  --shapley-max-exact N  exact Shapley up to N campaigns, sampling above (default 15)\n"
     "  --samples N            Shapley permutations when sampling (default 1000)\n"
+    "  --shapley-game G       set-rates (default): v(S) = sum of the conversion rates of the\n"
+    "                         campaign sets inside S (exact for any number of campaigns);\n"
+    "                         rate: v(S) = pooled conversion rate of journeys whose set is in S\n"
+    "                         (can give negative credit); count: v(S) = their conversions\n"
     "  --seed S               sampling seed (default 1)\n"
     "  --per-touch            also write DIR/<method>_touches.parquet (per-touch credit)\n"
     "  -h, --help             this help\n";
@@ -67,6 +71,7 @@ int cmd_attribute(int argc, char **argv) {
         {"markov-order", required_argument, NULL, 'k'},
         {"shapley-max-exact", required_argument, NULL, 'x'},
         {"samples", required_argument, NULL, 'n'},
+        {"shapley-game", required_argument, NULL, 'g'},
         {"seed", required_argument, NULL, 's'},
         {"per-touch", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
@@ -118,6 +123,13 @@ int cmd_attribute(int argc, char **argv) {
             if (!cli_parse_i64(optarg, &iv))
                 return cli_usage_error("attribute", usage, "--seed wants an integer, not '%s'", optarg);
             o.seed = (uint64_t)iv;
+            break;
+        case 'g':
+            if (!strcmp(optarg, "set-rates")) o.shapley_game = TP_SHAPLEY_SET_RATES;
+            else if (!strcmp(optarg, "rate")) o.shapley_game = TP_SHAPLEY_RATE;
+            else if (!strcmp(optarg, "count")) o.shapley_game = TP_SHAPLEY_COUNT;
+            else return cli_usage_error("attribute", usage,
+                                        "--shapley-game wants set-rates, rate or count, not '%s'", optarg);
             break;
         case 't': o.per_touch = true; break;
         case 'h': return cli_help(usage);

@@ -1,6 +1,7 @@
 /* fuzz_csv.c: libFuzzer target for the CSV reader and writer. The first input byte picks the
  * options (delimiter, header, null token, inference sample, a schema); the rest is the file.
- * A successful read is written back and re-read: the second frame must equal the first. */
+ * The sequential and the parallel parse must agree (same frame, or the same error message), and
+ * a successful read is written back and re-read: the second frame must equal the first. */
 #include "touchpoint/csv.h"
 
 #include <stdio.h>
@@ -8,6 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/* csv_read.c's internal threshold for parallel parsing (lowered here to reach that path). */
+extern size_t tp_csv_parallel_min_bytes;
 
 static int fd_in = -1, fd_out = -1;
 static char path_in[64], path_out[64];
@@ -88,8 +92,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         o.n_schema = 1;
     }
     put(fd_in, data + 1, size - 1);
-    tp_frame *f = NULL;
-    if (tp_csv_read_file(path_in, &o, &f) != TP_OK) return 0;
+    tp_frame *f = NULL, *p = NULL;
+    tp_threads_set_default(1);
+    tp_status rc = tp_csv_read_file(path_in, &o, &f);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", tp_last_error());
+    tp_threads_set_default(3);
+    tp_csv_parallel_min_bytes = 1;
+    tp_status rc2 = tp_csv_read_file(path_in, &o, &p);
+    tp_csv_parallel_min_bytes = 4u << 20;
+    tp_threads_set_default(1);
+    if (rc != rc2 || (rc != TP_OK && strcmp(msg, tp_last_error()) != 0)) {
+        fprintf(stderr, "parallel: %d \"%s\" vs %d \"%s\"\n", rc, msg, rc2, tp_last_error());
+        abort();
+    }
+    if (rc != TP_OK) return 0;
+    same(f, p);
+    tp_frame_free(p);
     /* write back (all rows) and read again: same frame. A null token is not written back. */
     if (!o.null_token) {
         char *buf = NULL;

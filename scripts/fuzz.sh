@@ -3,10 +3,13 @@
 # library compiled with -fsanitize=fuzzer-no-link into build-fuzz/, then run each for SECONDS with
 # a scratch copy of fuzz/corpus/<name>/ as its seed corpus (the repository corpus stays clean).
 # Fails if any target finds a crash; reproducers go to build-fuzz/artifacts/.
-# Usage: scripts/fuzz.sh [SECONDS]   (clang and libclang-rt-14-dev come from scripts/setup.sh)
+# Usage: scripts/fuzz.sh [SECONDS] [NAME...]   (NAMEs: only fuzz/fuzz_<NAME>.c; default all)
+# clang and libclang-rt-14-dev come from scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+shift || true
+only=("$@")
 out=build-fuzz
 if ! command -v clang >/dev/null 2>&1; then
   echo "fuzz: clang missing, installing clang libclang-rt-14-dev" >&2
@@ -24,9 +27,11 @@ mkdir -p "$out/fuzz" "$out/artifacts"
 status=0
 shopt -s nullglob
 targets=(fuzz/fuzz_*.c)
+if [ ${#only[@]} -gt 0 ]; then targets=(); for n in "${only[@]}"; do targets+=("fuzz/fuzz_$n.c"); done; fi
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz: no targets under fuzz/" >&2; exit 0; }
 for src in "${targets[@]}"; do
   name=$(basename "$src" .c); name=${name#fuzz_}
+  [ -f "$src" ] || { echo "fuzz: no target $src" >&2; status=1; continue; }
   bin="$out/fuzz/fuzz_$name"
   clang -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc -fsanitize=fuzzer $san \
     -o "$bin" "$src" "$out/libtouchpoint.a" $ldlibs -lpthread

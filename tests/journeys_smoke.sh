@@ -31,6 +31,11 @@ grep -q '"10341182"' "$out/j/mapper.json"
 
 "$tp" journeys "$criteo" --out "$out/all" --split 1 --max-len 3 > /dev/null
 [ -s "$out/all/all.parquet" ] && [ ! -e "$out/all/train.parquet" ]
+# Re-running with the other layout into the same folder leaves no stale split files behind.
+"$tp" journeys "$criteo" --out "$out/all" > /dev/null
+[ ! -e "$out/all/all.parquet" ] && [ -s "$out/all/train.parquet" ]
+"$tp" journeys "$criteo" --out "$out/all" --split 1 > /dev/null
+[ -s "$out/all/all.parquet" ] && [ ! -e "$out/all/train.parquet" ] && [ ! -e "$out/all/test.parquet" ]
 
 "$tp" encode "$out/j" --out "$out/onehot.parquet" | grep -q "924 journeys, 210 one-hot columns"
 [ -s "$out/onehot.parquet" ]

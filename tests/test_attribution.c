@@ -304,6 +304,7 @@ static void test_shapley_exact(void) {
     tp_journeys *j = make((const char *const *)sp, (size_t)n, 4, NULL, NULL);
     tp_attr_opts o;
     tp_attr_opts_default(&o);
+    o.shapley_game = TP_SHAPLEY_RATE;
     for (int nt = 1; nt <= 2; nt++) {
         o.n_threads = nt;
         tp_credit *c = run(j, TP_ATTR_SHAPLEY, &o);
@@ -317,6 +318,44 @@ static void test_shapley_exact(void) {
         CHECK_CLOSE(c->attributed_conversions[0], 1117.0 / 180, 1e-12);
         CHECK_CLOSE(c->attributed_conversions[1], 191.0 / 90, 1e-12);
         CHECK_CLOSE(c->attributed_conversions[2], -59.0 / 180, 1e-12);
+        tp_credit_free(c);
+    }
+    /* Set-rates game (the default): exact sets {a} 2/10, {b} 1/10, {a,b} 3/5, {c} 0/5, {a,c} 2/5;
+     * v(S) sums the rates of the sets inside S, so phi_i = sum over sets T with i of CR(T)/|T|:
+     *   phi_a = 0.2 + 0.6/2 + 0.4/2 = 0.7, phi_b = 0.1 + 0.6/2 = 0.4, phi_c = 0.4/2 = 0.2;
+     *   v(abc) = 1.3; credit = phi / 1.3 * 8: a = 56/13, b = 32/13, c = 16/13 (never negative).
+     * Exact for any number of campaigns: no sampling even with shapley_max_exact = 2. */
+    o.shapley_game = TP_SHAPLEY_SET_RATES;
+    for (int nt = 1; nt <= 2; nt++) {
+        o.n_threads = nt;
+        o.shapley_max_exact = nt == 1 ? 15 : 2;
+        tp_credit *c = run(j, TP_ATTR_SHAPLEY, &o);
+        if (!c) continue;
+        CHECK(c->n_samples == 0 && c->std_error == NULL);
+        CHECK_CLOSE(c->base_rate, 1.3, 1e-15);
+        CHECK_CLOSE(c->weight[0], 0.7, 1e-15);
+        CHECK_CLOSE(c->weight[1], 0.4, 1e-15);
+        CHECK_CLOSE(c->weight[2], 0.2, 1e-15);
+        CHECK_CLOSE(c->weight[3], 0, 0);
+        CHECK_CLOSE(c->attributed_conversions[0], 56.0 / 13, 1e-12);
+        CHECK_CLOSE(c->attributed_conversions[1], 32.0 / 13, 1e-12);
+        CHECK_CLOSE(c->attributed_conversions[2], 16.0 / 13, 1e-12);
+        tp_credit_free(c);
+    }
+    o.shapley_max_exact = 15;
+    /* Count game v(S) = C(S): each conversion split equally among its journey's distinct
+     * campaigns: a = 2 + 3/2 + 2/2 = 4.5, b = 1 + 3/2 = 2.5, c = 2/2 = 1; v(abc) = 8. */
+    o.shapley_game = TP_SHAPLEY_COUNT;
+    for (int exact = 0; exact < 2; exact++) {
+        o.shapley_max_exact = exact ? 15 : 2; // 3 players > 2: sampled
+        tp_credit *c = run(j, TP_ATTR_SHAPLEY, &o);
+        if (!c) continue;
+        CHECK(c->n_samples == (exact ? 0 : o.shapley_samples));
+        CHECK_CLOSE(c->base_rate, 8, 0);
+        double tol = exact ? 1e-12 : 0.2; // sampled: permutations over 3 players
+        CHECK_CLOSE(c->attributed_conversions[0], 4.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[1], 2.5, tol);
+        CHECK_CLOSE(c->attributed_conversions[2], 1.0, tol);
         tp_credit_free(c);
     }
     tp_journeys_free(j);
@@ -378,6 +417,7 @@ static void test_shapley_sampling(void) {
     tp_journeys *j = make((const char *const *)sp, NJ, NC, NULL, NULL);
     tp_attr_opts o;
     tp_attr_opts_default(&o);
+    o.shapley_game = TP_SHAPLEY_RATE;
     o.shapley_samples = 4000;
     o.seed = 12345;
     o.n_threads = 2;
@@ -480,6 +520,21 @@ static void test_api(void) {
         tp_credit_free(c);
     }
     tp_journeys_free(j);
+
+    // Degenerate inputs: no touches at all, and touches but no conversion. Every method
+    // succeeds with zero credit.
+    const char *none[] = {"-", "+"}, *noconv[] = {"a b -", "c -"};
+    for (int q = 0; q < 2; q++) {
+        j = make(q ? noconv : none, 2, 3, NULL, NULL);
+        for (int m = 0; m < TP_ATTR_N_METHODS; m++) {
+            c = run(j, (tp_attr_method)m, NULL);
+            if (!c) continue;
+            CHECK(c->total_conversions == 0);
+            for (int k = 0; k < 3; k++) CHECK(c->attributed_conversions[k] == 0 && c->share[k] == 0);
+            tp_credit_free(c);
+        }
+        tp_journeys_free(j);
+    }
 }
 
 // ---- evaluation ----

@@ -369,11 +369,12 @@ static void test_schema_and_errors(void) {
     expect_error("ragged2.csv", "a,b\n1,\"x\ny\"\n1,2,3\n", NULL, TP_ERR_FORMAT, "line 4", "3 fields", NULL);
     /* beyond the inference sample too */
     o.infer_rows = 1;
-    expect_error("ragged3.csv", "a,b\n1,2\n3,4\n5\n", &o, TP_ERR_FORMAT, "line 4", "1 fields, expected 2", NULL);
+    expect_error("ragged3.csv", "a,b\n1,2\n3,4\n5\n", &o, TP_ERR_FORMAT, "line 4", "1 field, expected 2", NULL);
 
     /* unterminated quote: the line where the quoted field began */
     expect_error("unterm.csv", "a,b\n1,2\n3,\"abc\ndef\n\n", NULL, TP_ERR_FORMAT, "unterminated", "line 3",
-                 "unterm.csv");
+                 "unterm.csv', line 3, column 'b'");
+    expect_error("unterm_hdr.csv", "a,\"b\n1,2\n", NULL, TP_ERR_FORMAT, "unterminated", "line 1", NULL);
     expect_error("unterm2.csv", "a,b\n1,\"x\"\"\n", NULL, TP_ERR_FORMAT, "unterminated", "line 2", NULL);
 
     /* missing file, projection of a missing column */
@@ -611,6 +612,18 @@ static void test_writer(void) {
     tp_frame_free(g);
     tp_frame_free(f);
 
+    /* a header name and a value starting with a BOM survive (quoted, so not taken for the file's) */
+    f = read_text("bom2.csv", "\xEF\xBB\xBF\"\xEF\xBB\xBF" "a\"\n\"\xEF\xBB\xBFx\"\n", NULL);
+    if (f) {
+        CHECK_STR(tp_column_name(tp_frame_col(f, 0)), "\xEF\xBB\xBF" "a");
+        CHECK_OK(tp_csv_write_file(f, tp_test_path("bom2_out.csv"), NULL));
+        g = NULL;
+        CHECK_OK(tp_csv_read_file(tp_test_path("bom2_out.csv"), NULL, &g));
+        if (g) check_same(f, g);
+        tp_frame_free(g);
+        tp_frame_free(f);
+    }
+
     /* one string column with a null and an empty string: blank line vs "" */
     tp_column *c;
     tp_frame_new(&f);
@@ -623,6 +636,42 @@ static void test_writer(void) {
     if (g) check_same(f, g);
     tp_frame_free(g);
     tp_frame_free(f);
+
+    /* the writer's own date/timestamp formatting matches tp_column_format in every unit, including
+     * years outside 0000-9999 (which fall back to the table's formatter) */
+    {
+        static const int64_t vals[] = {0, -1, 1, 999, 1000, 1704164645123456789LL, -62167219200000000LL,
+                                       253402300799999999LL, 253402300800000000LL, -62167219200000001LL};
+        static const tp_time_unit units[] = {TP_UNIT_SECONDS, TP_UNIT_MILLIS, TP_UNIT_MICROS, TP_UNIT_NANOS};
+        tp_frame_new(&f);
+        for (size_t u = 0; u < 4; u++) {
+            char name[8];
+            snprintf(name, sizeof name, "t%zu", u);
+            tp_column_new(name, TP_DTYPE_TIMESTAMP, 0, &c);
+            tp_column_set_unit(c, units[u]);
+            for (size_t k = 0; k < sizeof vals / sizeof *vals; k++)
+                tp_column_push_i64(c, u == 0 ? vals[k] / 1000000 : u == 1 ? vals[k] / 1000 : vals[k]);
+            tp_frame_add_take(f, c);
+        }
+        tp_column_new("d", TP_DTYPE_DATE, 0, &c);
+        static const int32_t days[] = {0, -1, 2932896, 2932897, -719528, -719529, 19782, 100, -100, 7};
+        for (size_t k = 0; k < 10; k++) tp_column_push_i32(c, days[k]);
+        tp_frame_add_take(f, c);
+        char *out = write_to_string(f, ';', false);
+        char want[4096] = "", buf[64];
+        for (size_t i = 0; i < 10; i++) {
+            for (size_t j = 0; j < 5; j++) {
+                size_t n = tp_column_format(tp_frame_col(f, j), i, buf, NULL, NULL);
+                buf[n] = 0;
+                if (j) strcat(want, ";");
+                strcat(want, buf);
+            }
+            strcat(want, "\n");
+        }
+        CHECK_STR(out, want);
+        free(out);
+        tp_frame_free(f);
+    }
 
     /* a failed write leaves nothing behind: unwritable directory */
     tp_frame_new(&f);
@@ -665,6 +714,180 @@ static void test_random_round_trip(void) {
     tp_frame_free(f);
 }
 
+// ---- parallel parsing (bodies >= 4 MiB) must equal the sequential read ----
+
+extern size_t tp_csv_parallel_min_bytes; /* csv_read.c's internal threshold for parallel parsing */
+
+static void test_parallel(void) {
+    const char *path = tp_test_path("par.csv");
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return;
+    const int N = 240000;
+    fprintf(fp, "id,big,mixed,name,late,d\n");
+    for (int i = 0; i < N; i++) {
+        /* part-dependent types: big is int32 until late, mixed gets text late, late is all null
+         * in the first half, d gets a timestamp late; names appear in a different order late */
+        int64_t big = i == 200000 ? 5000000000LL : i;
+        char mixed[16], late[24];
+        if (i == 230000) snprintf(mixed, sizeof mixed, "abc");
+        else snprintf(mixed, sizeof mixed, "%d", i % 97);
+        if (i < N / 2) late[0] = 0;
+        else snprintf(late, sizeof late, "%d.5", i);
+        int y = 2000 + i % 20;
+        fprintf(fp, "%d,%lld,%s,s%d,%s,%04d-01-02%s\n", i, (long long)big, mixed,
+                i < N / 2 ? i % 1000 : 999 - i % 1200, late, y, i == 235000 ? " 10:00:00" : "");
+    }
+    fclose(fp);
+    tp_frame *seq = NULL, *par = NULL, *par3 = NULL;
+    tp_threads_set_default(1);
+    CHECK_OK(tp_csv_read_file(path, NULL, &seq));
+    tp_threads_set_default(2);
+    CHECK_OK(tp_csv_read_file(path, NULL, &par));
+    tp_threads_set_default(3);
+    CHECK_OK(tp_csv_read_file(path, NULL, &par3));
+    tp_threads_set_default(0);
+    if (!seq || !par || !par3) goto done;
+    CHECK(tp_frame_n_rows(seq) == (size_t)N);
+    CHECK(type_at(seq, 0) == TP_DTYPE_I32);
+    CHECK(type_at(seq, 1) == TP_DTYPE_I64);
+    CHECK(type_at(seq, 2) == TP_DTYPE_STR);
+    CHECK(type_at(seq, 4) == TP_DTYPE_F64);
+    CHECK(type_at(seq, 5) == TP_DTYPE_TIMESTAMP);
+    CHECK(tp_column_null_count(tp_frame_col(seq, 4)) == (size_t)N / 2);
+    CHECK_STR(str_at(seq, 2, 230000), "abc");
+    CHECK_STR(str_at(seq, 2, 5), "5");
+    check_same(seq, par);
+    check_same(seq, par3);
+    /* dictionary codes identical too (merged in part order = first appearance) */
+    for (size_t j = 2; j <= 3; j++) {
+        const tp_column *a = tp_frame_col(seq, j), *b = tp_frame_col(par, j), *c = tp_frame_col(par3, j);
+        CHECK(tp_strdict_size(tp_column_dict(a)) == tp_strdict_size(tp_column_dict(b)));
+        CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(b, int32_t), (size_t)N * 4) == 0);
+        CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(c, int32_t), (size_t)N * 4) == 0);
+    }
+
+    /* errors in a later part name the same line as a sequential read */
+    fp = fopen(path, "ab");
+    if (fp) {
+        fprintf(fp, "1,2,3\n");
+        fclose(fp);
+    }
+    for (int nt = 1; nt <= 3; nt++) {
+        tp_frame *g = NULL;
+        tp_threads_set_default(nt);
+        CHECK_STATUS(tp_csv_read_file(path, NULL, &g), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "line 240002") != NULL);
+        CHECK(strstr(tp_last_error(), "3 fields, expected 6") != NULL);
+    }
+    tp_threads_set_default(0);
+done:
+    tp_frame_free(seq);
+    tp_frame_free(par);
+    tp_frame_free(par3);
+}
+
+/* Files with quoting (delimiters, newlines and "" inside quotes), with and without stray quotes,
+ * read with 1..4 threads and a tiny parallel threshold: same frame, or the same error message. */
+static void test_parallel_quoted(void) {
+    tp_rng rng;
+    tp_rng_seed(&rng, 7);
+    static const char *const pieces[] = {"a", "b,c", "x\ny", "q\"\"r", "", " ", "\r\n", "7", "2024-01-01"};
+    char path[512];
+    for (int variant = 0; variant < 6; variant++) {
+        snprintf(path, sizeof path, "%s", tp_test_path("parq.csv"));
+        FILE *fp = fopen(path, "wb");
+        if (!fp) return;
+        fprintf(fp, "id,txt,n\n");
+        for (int i = 0; i < 3000; i++) {
+            fprintf(fp, "%d,", i);
+            if (tp_rng_below(&rng, 3)) { /* a quoted field made of pieces */
+                fputc('"', fp);
+                for (int k = (int)tp_rng_below(&rng, 4); k >= 0; k--) fputs(pieces[tp_rng_below(&rng, 9)], fp);
+                fputc('"', fp);
+            } else {
+                fprintf(fp, "plain%d", (int)tp_rng_below(&rng, 50));
+            }
+            fprintf(fp, ",%d\n", (int)tp_rng_below(&rng, 1000));
+            /* variant 1: a stray quote inside an unquoted field; 2: text after a closing quote;
+             * 3: a ragged row late; 4: an unterminated quote at the end; 5: CRLF rows */
+            if (variant == 1 && i == 1500) fprintf(fp, "%d,ab\"c,1\n", i);
+            if (variant == 2 && i == 700) fprintf(fp, "%d,\"ab\"c\"d\"\",1\n", i);
+            if (variant == 3 && i == 2900) fprintf(fp, "%d,\"x\ny\"\n", i);
+            if (variant == 5) fprintf(fp, "%d,\"p\r\nq\",5\r\n", i);
+        }
+        if (variant == 4) fprintf(fp, "9,\"open,1\n2,3,4\n");
+        fclose(fp);
+        tp_frame *seq = NULL;
+        char msg[1024];
+        tp_threads_set_default(1);
+        tp_status rc = tp_csv_read_file(path, NULL, &seq);
+        snprintf(msg, sizeof msg, "%s", tp_last_error());
+        CHECK((rc == TP_OK) == (variant != 3 && variant != 4));
+        tp_csv_parallel_min_bytes = 64;
+        for (int nt = 2; nt <= 4; nt++) {
+            tp_frame *par = NULL;
+            tp_threads_set_default(nt);
+            tp_status rc2 = tp_csv_read_file(path, NULL, &par);
+            CHECK(rc2 == rc);
+            if (rc != TP_OK) CHECK_STR(tp_last_error(), msg);
+            if (rc == TP_OK && rc2 == TP_OK) {
+                check_same(seq, par);
+                const tp_column *a = tp_frame_col(seq, 1), *b = tp_frame_col(par, 1);
+                CHECK(memcmp(TP_CCOL(a, int32_t), TP_CCOL(b, int32_t), tp_frame_n_rows(seq) * 4) == 0);
+            }
+            tp_frame_free(par);
+        }
+        tp_csv_parallel_min_bytes = 4u << 20;
+        tp_threads_set_default(0);
+        tp_frame_free(seq);
+    }
+}
+
+// ---- allocation failures: every failing allocation gives NOMEM (no crash, no leak under ASan) ----
+
+
+static void test_alloc_failures(void) {
+    char path[512], path2[512], out[512]; /* tp_test_path's buffers rotate: keep copies */
+    snprintf(path, sizeof path, "%s",
+             put_file("oom.csv", "a,b,c,d\n1,\"x,y\",2024-01-01,t\n2,\"q\"\"r\",2024-01-02,u\n"
+                                 "3000000000,z,2024-01-03 10:00:00,1.5\n,,,\n"));
+    snprintf(path2, sizeof path2, "%s",
+             put_file("oom2.csv", "a,b,c\n1,x,2024-01-01\n2,y,2024-01-02\n3000000000,z,w\n4,x,\n"));
+    snprintf(out, sizeof out, "%s", tp_test_path("oom_out.csv.gz"));
+    tp_csv_opts o;
+    tp_csv_opts_default(&o);
+    o.infer_rows = 1;
+    int bad = 0, ok_seen = 0, ok_pass[2] = {0, 0};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* the parallel path on a small quote-free file */
+            tp_csv_parallel_min_bytes = 8;
+            tp_threads_set_default(2);
+        }
+        for (long n = 1; n < 200; n++) {
+            tp_frame *f = NULL;
+            tp_alloc_fail_after(n);
+            tp_status rc = tp_csv_read_file(pass ? path2 : path, &o, &f);
+            tp_alloc_fail_after(0);
+            if (rc != TP_OK && rc != TP_ERR_NOMEM) bad++;
+            if (rc == TP_OK) ok_pass[pass]++;
+            if (rc == TP_OK && ok_seen++ == 0) {
+                /* and the writer, failing at every allocation too (once: each write fsyncs) */
+                for (long m = 1; m < 12; m++) {
+                    tp_alloc_fail_after(m);
+                    tp_status w = tp_csv_write_file(f, out, NULL);
+                    tp_alloc_fail_after(0);
+                    if (w != TP_OK && w != TP_ERR_NOMEM) bad++;
+                }
+            }
+            tp_frame_free(f);
+        }
+    }
+    tp_csv_parallel_min_bytes = 4u << 20;
+    tp_threads_set_default(0);
+    CHECK(bad == 0);
+    CHECK(ok_pass[0] > 0 && ok_pass[1] > 0); /* each loop went past the last allocation */
+}
+
 void suite_csv(void) {
     test_rfc4180();
     test_delimiters();
@@ -675,4 +898,7 @@ void suite_csv(void) {
     test_gzip();
     test_writer();
     test_random_round_trip();
+    test_parallel();
+    test_parallel_quoted();
+    test_alloc_failures();
 }

@@ -224,6 +224,38 @@ static void test_cut_and_lookback(void) {
     tp_frame_free(f);
 }
 
+/* A TIMESTAMP column (here microseconds) is read as seconds, rounding down (also before 1970). */
+static void test_timestamp_column(void) {
+    tp_frame *f = NULL;
+    tp_column *u, *t, *c, *v;
+    CHECK_OK(tp_frame_new(&f));
+    CHECK_OK(tp_column_new("uid", TP_DTYPE_I64, 3, &u));
+    CHECK_OK(tp_column_new("timestamp", TP_DTYPE_TIMESTAMP, 3, &t));
+    tp_column_set_unit(t, TP_UNIT_MICROS);
+    CHECK_OK(tp_column_new("campaign", TP_DTYPE_STR, 3, &c));
+    CHECK_OK(tp_column_new("conversion", TP_DTYPE_BOOL, 3, &v));
+    const int64_t us[] = {-1500000, 2999999, 10000000}; /* floor: -2 s, 2 s, 10 s */
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(tp_column_push_i64(u, 4));
+        CHECK_OK(tp_column_push_i64(t, us[i]));
+        CHECK_OK(tp_column_push_str(c, i == 1 ? "y" : "x", 1));
+        CHECK_OK(tp_column_push_bool(v, i == 2));
+    }
+    CHECK_OK(tp_frame_add_take(f, u));
+    CHECK_OK(tp_frame_add_take(f, t));
+    CHECK_OK(tp_frame_add_take(f, c));
+    CHECK_OK(tp_frame_add_take(f, v));
+    tp_journeys *j = NULL;
+    CHECK_OK(tp_journeys_build(f, "micros", NULL, &j, NULL, NULL));
+    if (j) {
+        CHECK(j->n == 1);
+        CHECK_STR(touches(j, 0), "x,y,x");
+        CHECK_STR(secs(j, 0), "12,8,0");
+    }
+    tp_journeys_free(j);
+    tp_frame_free(f);
+}
+
 static void test_consecutive_conversions(void) {
     static const imp r[] = {
         {3, 1, "a", 1, 0}, {3, 2, "b", 1, 0}, {3, 3, "c", 1, 0}, {3, 4, "a", 0, 0},
@@ -470,6 +502,25 @@ static void test_bucketed_equals_memory(void) {
         o.memory_bytes = 64 << 10; /* 64 KiB: spills, and the larger buckets split again */
         CHECK_OK(tp_journeys_build(f, "random", &o, &b, &fb, &sb));
         CHECK(sa.buckets == 0 && sb.buckets >= 256);
+        // The in-memory path runs partitions on threads: any thread count gives the same output.
+        int threads = tp_threads_default();
+        tp_journeys *c1 = NULL, *c4 = NULL;
+        tp_frame *f1 = NULL, *f4 = NULL;
+        o.memory_bytes = 0;
+        tp_threads_set_default(1);
+        CHECK_OK(tp_journeys_build(f, "random", &o, &c1, &f1, NULL));
+        tp_threads_set_default(4);
+        CHECK_OK(tp_journeys_build(f, "random", &o, &c4, &f4, NULL));
+        tp_threads_set_default(threads);
+        o.memory_bytes = 64 << 10;
+        if (a && c1 && c4) {
+            CHECK(same_journeys(a, c1) && same_journeys(a, c4));
+            CHECK(same_features(fa, f1) && same_features(fa, f4));
+        }
+        tp_journeys_free(c1);
+        tp_journeys_free(c4);
+        tp_frame_free(f1);
+        tp_frame_free(f4);
         if (a && b) {
             CHECK(a->n > 1000);
             CHECK(same_journeys(a, b));
@@ -757,6 +808,26 @@ static void test_write_files(void) {
     CHECK_STATUS(tp_journeys_write(bad_in, p, &o, NULL), TP_ERR_NOTFOUND);
     CHECK(strstr(tp_last_error(), "campaign") != NULL);
     CHECK(dir_entries(p) == 0);
+    // A failure after spilling (a null campaign in row group 16 of 20, 1 MiB budget) removes the
+    // bucket files and the split files: the output folder stays empty.
+    tp_frame_free(f);
+    f = random_frame(20000, false, 5);
+    CHECK_OK(tp_column_set_null(tp_frame_find(f, "campaign"), 15500, true));
+    tp_write_opts wo;
+    tp_write_opts_default(&wo);
+    wo.parquet.row_group_rows = 1000;
+    const char *late = tp_test_path("late_null.parquet");
+    CHECK_OK(tp_table_write(f, late, &wo));
+    snprintf(p, sizeof p, "%s", tp_test_path("jout_late"));
+    o.n_split = 3;
+    o.memory_bytes = 1 << 20;
+    o.max_len = 10;
+    CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "'campaign'") && strstr(tp_last_error(), "row 15500"));
+    CHECK(dir_entries(p) == 0);
+    o.memory_bytes = 64 << 10; /* spills from the first row group on */
+    CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
+    CHECK(dir_entries(p) == 0);
     tp_journeys_stats_clear(&st);
     tp_journeys_stats_clear(&st2);
     tp_journeys_free(mem);
@@ -769,6 +840,7 @@ void suite_journeys(void) {
     test_basic();
     test_cut_and_lookback();
     test_consecutive_conversions();
+    test_timestamp_column();
     test_conversion_id();
     test_int_campaign();
     test_dedupe();

@@ -8,12 +8,14 @@
 #include "io/parquet_decode.h"
 #include "io/parquet_internal.h"
 #include "io/thrift_read.h"
+#include "io/thrift_write.h"
 #include "touchpoint/parquet.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 // ---- small helpers ----
 
@@ -979,7 +981,165 @@ static void test_inspect(const char *dir) {
     CHECK_STATUS(tp_pq_inspect(tp_test_path("missing.parquet"), stdout), TP_ERR_IO);
 }
 
+/* Two files DuckDB wrote from one query (fuzz seeds): v2 pages with DELTA_BINARY_PACKED,
+ * DELTA_LENGTH_BYTE_ARRAY, BYTE_STREAM_SPLIT under zstd, and v1 dictionary pages under gzip.
+ * Row i: id i, uid i*37%1000 (null when i%7==0), campaign 'c_<i%50>' (null when i%5==0),
+ * ts 2024-01-01 + 1001*i ms, d 2020-01-01 + i days, d38 = (i-150)*12345678901, uu = md5(i) as UUID,
+ * dx = i - 140703702434697 as DECIMAL(38,4): its unscaled value (~1.4e18) is not an exact double,
+ * so dividing it by 10^4 would round twice and miss the exact integer. */
+static void test_duckdb_files(void) {
+    tp_frame *a = NULL, *b = NULL;
+    CHECK_OK(tp_pq_read_file("fuzz/corpus/parquet/duckdb_v2_mixed.zstd.parquet", NULL, 0, &a));
+    CHECK_OK(tp_pq_read_file("fuzz/corpus/parquet/duckdb_v1_mixed.gzip.parquet", NULL, 0, &b));
+    if (!a || !b) goto done;
+    CHECK(tp_frame_n_rows(a) == 300 && tp_frame_n_rows(b) == 300 && tp_frame_n_cols(a) == tp_frame_n_cols(b));
+    for (size_t c = 0; c < tp_frame_n_cols(a) && c < tp_frame_n_cols(b); c++)
+        CHECK(columns_equal(tp_frame_col(a, c), tp_frame_col(b, c)));
+    const tp_column *uid = tp_frame_find(a, "uid"), *cmp = tp_frame_find(a, "campaign"), *ts = tp_frame_find(a, "ts");
+    const tp_column *d = tp_frame_find(a, "d"), *d38 = tp_frame_find(a, "d38"), *d18 = tp_frame_find(a, "d18");
+    const tp_column *uu = tp_frame_find(a, "uu"), *f = tp_frame_find(a, "f"), *dx = tp_frame_find(a, "dx");
+    if (!uid || !cmp || !ts || !d || !d38 || !d18 || !uu || !f || !dx) {
+        CHECK(0);
+        goto done;
+    }
+    for (size_t i = 0; i < 300; i++) {
+        CHECK(tp_column_is_null(uid, i) == (i % 7 == 0));
+        if (i % 7) CHECK(TP_CCOL(uid, int32_t)[i] == (int32_t)(i * 37 % 1000));
+        CHECK(tp_column_is_null(cmp, i) == (i % 5 == 0));
+        CHECK(TP_CCOL(ts, int64_t)[i] == 1704067200000000LL + 1001000LL * (int64_t)i);
+        CHECK(TP_CCOL(d, int32_t)[i] == 18262 + (int32_t)i);
+        CHECK(TP_CCOL(d38, double)[i] == ((double)i - 150) * 12345678901.0);
+        CHECK(TP_CCOL(f, float)[i] == (float)(i / 7.0));
+        CHECK(TP_CCOL(dx, double)[i] == (double)i - 140703702434697.0);
+    }
+    CHECK(tp_column_unit(ts) == TP_UNIT_MICROS && tp_column_type(uu) == TP_DTYPE_STR);
+    CHECK_STR(tp_column_get_str(cmp, 299, NULL), "c_49");
+    CHECK_STR(tp_column_get_str(uu, 1, NULL), "c4ca4238-a0b9-2382-0dcc-509a6f75849b"); // md5('1')
+    CHECK(TP_CCOL(d18, double)[1] == -498765.433);                                      // DECIMAL(18,3)
+done:
+    tp_frame_free(a);
+    tp_frame_free(b);
+}
+
+/* A file built by hand: one OPTIONAL INT32 column "a" of 10 rows in one v1 data page whose
+ * definition levels use the deprecated BIT_PACKED encoding (most significant bit first, which no
+ * corpus file has), PLAIN values, and a page CRC. Levels 1011011101 -> a = 10 _ 20 30 _ 40 50 60 _ 70.
+ * crc_delta corrupts the stored CRC; cut drops bytes from the page body. */
+static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
+    uint8_t body[64];
+    size_t bl = 0;
+    body[bl++] = 0xb7; // 1011 0111
+    body[bl++] = 0x40; // 01
+    for (int32_t v = 10; v <= 70; v += 10) {
+        memcpy(body + bl, &v, 4);
+        bl += 4;
+    }
+    size_t stored = bl - cut;
+    tp_tw w;
+    tp_tw_init(&w);
+    tp_tw_struct_begin(&w); // PageHeader
+    tp_tw_field_i32(&w, 1, 0); // DATA_PAGE
+    tp_tw_field_i32(&w, 2, (int32_t)bl);
+    tp_tw_field_i32(&w, 3, (int32_t)bl);
+    tp_tw_field_i32(&w, 4, (int32_t)((uint32_t)crc32(0L, body, (uInt)bl) + crc_delta));
+    tp_tw_field_struct(&w, 5); // DataPageHeader
+    tp_tw_field_i32(&w, 1, 10);
+    tp_tw_field_i32(&w, 2, 0); // PLAIN
+    tp_tw_field_i32(&w, 3, 4); // definition levels: BIT_PACKED
+    tp_tw_field_i32(&w, 4, 3); // repetition levels: RLE (none: the column is flat)
+    tp_tw_struct_end(&w);
+    tp_tw_struct_end(&w);
+    size_t hl = w.len, chunk = hl + stored;
+    uint8_t *out = malloc(4 + chunk + 512);
+    memcpy(out, "PAR1", 4);
+    memcpy(out + 4, w.buf, hl);
+    memcpy(out + 4 + hl, body, stored);
+    tp_tw_reset(&w);
+    tp_tw_struct_begin(&w); // FileMetaData
+    tp_tw_field_i32(&w, 1, 1);
+    tp_tw_field_list(&w, 2, TP_TT_STRUCT, 2);
+    tp_tw_struct_begin(&w);
+    tp_tw_field_string(&w, 4, "schema");
+    tp_tw_field_i32(&w, 5, 1);
+    tp_tw_struct_end(&w);
+    tp_tw_struct_begin(&w);
+    tp_tw_field_i32(&w, 1, 1); // INT32
+    tp_tw_field_i32(&w, 3, 1); // OPTIONAL
+    tp_tw_field_string(&w, 4, "a");
+    tp_tw_struct_end(&w);
+    tp_tw_field_i64(&w, 3, 10);
+    tp_tw_field_list(&w, 4, TP_TT_STRUCT, 1);
+    tp_tw_struct_begin(&w); // RowGroup
+    tp_tw_field_list(&w, 1, TP_TT_STRUCT, 1);
+    tp_tw_struct_begin(&w); // ColumnChunk
+    tp_tw_field_i64(&w, 2, 4);
+    tp_tw_field_struct(&w, 3); // ColumnMetaData
+    tp_tw_field_i32(&w, 1, 1);
+    tp_tw_field_list(&w, 2, TP_TT_I32, 2);
+    tp_tw_i32(&w, 0);
+    tp_tw_i32(&w, 4);
+    tp_tw_field_list(&w, 3, TP_TT_BINARY, 1);
+    tp_tw_string(&w, "a");
+    tp_tw_field_i32(&w, 4, 0); // UNCOMPRESSED
+    tp_tw_field_i64(&w, 5, 10);
+    tp_tw_field_i64(&w, 6, (int64_t)chunk);
+    tp_tw_field_i64(&w, 7, (int64_t)chunk);
+    tp_tw_field_i64(&w, 9, 4);
+    tp_tw_struct_end(&w);
+    tp_tw_struct_end(&w);
+    tp_tw_field_i64(&w, 2, (int64_t)chunk);
+    tp_tw_field_i64(&w, 3, 10);
+    tp_tw_struct_end(&w);
+    tp_tw_struct_end(&w);
+    size_t at = 4 + chunk;
+    memcpy(out + at, w.buf, w.len);
+    uint32_t fl = (uint32_t)w.len;
+    memcpy(out + at + w.len, &fl, 4);
+    memcpy(out + at + w.len + 4, "PAR1", 4);
+    *len = at + w.len + 8;
+    tp_tw_free(&w);
+    return out;
+}
+
+static void test_hand_built(void) {
+    size_t len;
+    uint8_t *buf = hand_file(0, 0, &len);
+    tp_pq_reader *r = NULL;
+    tp_frame *f = NULL;
+    CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
+    if (r) CHECK_OK(tp_pq_read_row_group(r, 0, &f));
+    if (f) {
+        const tp_column *a = tp_frame_col(f, 0);
+        const int32_t want[10] = {10, 0, 20, 30, 0, 40, 50, 60, 0, 70};
+        CHECK(tp_frame_n_rows(f) == 10 && tp_column_null_count(a) == 3);
+        for (size_t i = 0; i < 10; i++) {
+            CHECK(tp_column_is_null(a, i) == (want[i] == 0));
+            CHECK(TP_CCOL(a, int32_t)[i] == want[i]);
+        }
+    }
+    tp_frame_free(f);
+    f = NULL;
+    tp_pq_close(r);
+    free(buf);
+    // a wrong CRC is refused with file, column, row group and page; so is a short page
+    buf = hand_file(1, 0, &len);
+    CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
+    if (r) {
+        CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "'hand.parquet': column 'a', row group 0, page 1: page CRC mismatch") != NULL);
+    }
+    tp_pq_close(r);
+    free(buf);
+    buf = hand_file(0, 3, &len);
+    CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
+    if (r) CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+    tp_pq_close(r);
+    free(buf);
+}
+
 void suite_parquet_read(void) {
+    test_hand_built();
+    test_duckdb_files();
     test_rle();
     test_delta();
     test_byte_arrays();

@@ -29,6 +29,19 @@ TP_API tp_status tp_attr_method_parse(const char *s, tp_attr_method *out);
 /* Parse a comma-separated list of names, or "all", into a bit set (bit m = method m). */
 TP_API tp_status tp_attr_methods_parse(const char *list, unsigned *mask);
 
+/* The Shapley characteristic function over campaign sets. Let C(T) / N(T) be the converting / all
+ * journeys whose campaign set is exactly T, and CR(T) = C(T) / N(T).
+ *   SET_RATES: v(S) = sum of CR(T) over the observed sets T that are subsets of S (the default).
+ *          A sum of unanimity games, so the exact Shapley value has a closed form for any number
+ *          of campaigns: phi_i = sum over T containing i of CR(T) / |T|. Monotone, so credits are
+ *          never negative.
+ *   RATE:  v(S) = C(S) / N(S) pooled over all journeys whose set is a subset of S. Not monotone:
+ *          campaigns seen mostly in non-converting journeys get negative credit, and a campaign
+ *          aimed at likely converters can get more than all of it (docs/attribution.md).
+ *   COUNT: v(S) = C(S), the conversions (its Shapley value splits each conversion equally among
+ *          the distinct campaigns of its journey). */
+typedef enum tp_shapley_game { TP_SHAPLEY_RATE, TP_SHAPLEY_COUNT, TP_SHAPLEY_SET_RATES } tp_shapley_game;
+
 typedef struct tp_attr_opts {
     double half_life_days;  /* time decay; > 0; default 7 */
     double position_first;  /* position based: share of the first touch; default 0.4 */
@@ -38,6 +51,7 @@ typedef struct tp_attr_opts {
                                 Gauss-Seidel; default 512; 0 = always iterative */
     int shapley_max_exact;  /* exact Shapley up to this many campaigns (<= 25); default 15 */
     size_t shapley_samples; /* permutations when sampling; default 1000 */
+    tp_shapley_game shapley_game; /* default TP_SHAPLEY_SET_RATES */
     uint64_t seed;          /* sampling seed; default 1 */
     int n_threads;          /* <= 0: tp_threads_default() */
     bool per_touch;         /* also fill tp_credit.touch_credit */

@@ -24,6 +24,16 @@ typedef struct tp_csv_opts {
 } tp_csv_opts;
 TP_API void tp_csv_opts_default(tp_csv_opts *o);
 
+/* Read a whole CSV/TSV file (plain or gzip, by magic bytes; a UTF-8 BOM is skipped) into *out.
+ * Inferred types: bool (true/false, any case), int32, int64, double (also nan/inf), date
+ * (YYYY-MM-DD), timestamp (YYYY-MM-DD[ T]HH:MM:SS[.f{1,9}][Z|+HH:MM], stored in microseconds,
+ * digits past the sixth dropped), else string; a later value that does not fit widens the column
+ * (int32 -> int64 -> double, date -> timestamp, else string, re-read from the text). Nulls: an
+ * unquoted empty field or null_token; a quoted "" is an empty string in a string column (null in
+ * others). Blank lines are skipped unless the file has a single column (then they are nulls).
+ * Errors (TP_ERR_FORMAT) name the file, the 1-based physical line and the column: a value the
+ * explicit schema does not fit, a row with the wrong field count, an unterminated quote (the line
+ * where it began). A projected or schema column missing from the header is TP_ERR_NOTFOUND. */
 TP_API tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame **out);
 
 typedef struct tp_csv_write_opts {

@@ -26,7 +26,7 @@ typedef struct tp_journeys_build_opts {
 TP_API void tp_journeys_build_opts_default(tp_journeys_build_opts *o);
 
 /* What a build saw. length_hist[k] = journeys whose length (before the L cut) is k, for
- * k < hist_len. */
+ * k < hist_len (journeys longer than 2^20 touches are counted in bin 2^20). */
 typedef struct tp_journeys_stats {
     uint64_t impressions;      /* input rows */
     uint64_t duplicates;       /* rows dropped by dedupe */

@@ -64,6 +64,7 @@ void tp_attr_opts_default(tp_attr_opts *o) {
     o->markov_dense_max = 512;
     o->shapley_max_exact = 15;
     o->shapley_samples = 1000;
+    o->shapley_game = TP_SHAPLEY_SET_RATES;
     o->seed = 1;
     o->n_threads = 0;
     o->per_touch = false;
@@ -87,6 +88,9 @@ static tp_status check_opts(const tp_attr_opts *o) {
     if (o->shapley_max_exact < 0 || o->shapley_max_exact > 25)
         return tp_fail(TP_ERR_ARG, "shapley_max_exact must be 0 to 25, got %d",
                        o->shapley_max_exact);
+    if (o->shapley_game != TP_SHAPLEY_RATE && o->shapley_game != TP_SHAPLEY_COUNT &&
+        o->shapley_game != TP_SHAPLEY_SET_RATES)
+        return tp_fail(TP_ERR_ARG, "unknown Shapley game %d", (int)o->shapley_game);
     if (o->shapley_samples < 2)
         return tp_fail(TP_ERR_ARG, "Shapley sampling needs at least 2 permutations, got %zu",
                        o->shapley_samples);

@@ -19,6 +19,8 @@
 #define N_FANOUT 256   /* bucket files per partitioning level (8 bits of the uid hash) */
 #define MAX_DEPTH 4    /* levels of re-partitioning before a bucket is processed as it is */
 #define CHUNK_ROWS 65536 /* journeys per wide frame handed to the writer */
+#define HIST_MAX (1u << 20) /* length histogram bins (longer journeys share the last one) */
+#define PART_ROWS 16384  /* rows per in-memory partition (sized to stay in cache) */
 
 void tp_journeys_build_opts_default(tp_journeys_build_opts *o) {
     memset(o, 0, sizeof *o);
@@ -362,7 +364,95 @@ done:
     return rc;
 }
 
+// ---- pending chunks (concatenated before they go to the sink) ----
+
+typedef struct collect {
+    tp_journeys **parts;
+    tp_frame *feats;
+    size_t n_parts, cap, n;
+} collect;
+
+static void collect_clear(collect *c) {
+    for (size_t p = 0; p < c->n_parts; p++) tp_journeys_free(c->parts[p]);
+    tp_free(c->parts);
+    tp_frame_free(c->feats);
+    memset(c, 0, sizeof *c);
+}
+
+/* Take j's arrays (j is left empty) and the feats frame (owned from here on). */
+static tp_status collect_add(collect *c, tp_journeys *j, tp_frame *feats) {
+    tp_status rc;
+    tp_journeys *copy = NULL;
+    if ((rc = tp_grow((void **)&c->parts, &c->cap, c->n_parts + 1, sizeof *c->parts)) != TP_OK ||
+        (rc = tp_journeys_alloc(0, 0, 0, false, &copy)) != TP_OK) {
+        tp_frame_free(feats);
+        return rc;
+    }
+    tp_journeys tmp = *copy;
+    *copy = *j;
+    *j = tmp;
+    c->parts[c->n_parts++] = copy;
+    c->n += copy->n;
+    if (!c->feats) {
+        c->feats = feats;
+        return TP_OK;
+    }
+    rc = tp_frame_append(c->feats, feats);
+    tp_frame_free(feats);
+    return rc;
+}
+
+/* Concatenate chunks (same campaigns) into one journey set. */
+static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, bool with_value,
+                              tp_journeys **out) {
+    size_t n = 0, t = 0;
+    for (size_t p = 0; p < c->n_parts; p++) n += c->parts[p]->n, t += c->parts[p]->n_touches;
+    tp_journeys *j;
+    tp_status rc = tp_journeys_alloc(n, t, K, with_value, &j);
+    if (rc != TP_OK) return rc;
+    j->max_len = L;
+    for (size_t k = 0; k < K; k++)
+        if (!(j->campaigns[k] = tp_strdup(campaigns[k]))) {
+            tp_journeys_free(j);
+            return tp_fail(TP_ERR_NOMEM, "out of memory");
+        }
+    size_t a = 0, b = 0;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        tp_journeys *q = c->parts[p];
+        memcpy(j->journey_id + a, q->journey_id, q->n * 8);
+        memcpy(j->uid + a, q->uid, q->n * 8);
+        memcpy(j->converted + a, q->converted, q->n);
+        memcpy(j->length + a, q->length, q->n * 4);
+        if (with_value) memcpy(j->value + a, q->value, q->n * 8);
+        for (size_t i = 0; i < q->n; i++) j->off[a + i] = b + q->off[i];
+        memcpy(j->campaign + b, q->campaign, q->n_touches * 4);
+        memcpy(j->seconds_to_end + b, q->seconds_to_end, q->n_touches * 8);
+        a += q->n;
+        b += q->n_touches;
+    }
+    j->off[n] = b;
+    *out = j;
+    return TP_OK;
+}
+
 // ---- the engine ----
+
+/* What one thread needs to turn partitions into journeys: its own counters, the journeys it made
+ * (ids are assigned later, in order, by engine_flush) and scratch rows. */
+typedef struct worker {
+    tp_journeys_stats st; /* counts and length histogram of what this worker built */
+    size_t hist_cap;
+    collect pend;
+    rows sub;
+    bool sub_ready;
+} worker;
+
+static void worker_clear(worker *w) {
+    tp_free(w->st.length_hist);
+    collect_clear(&w->pend);
+    rows_free(&w->sub);
+    memset(w, 0, sizeof *w);
+}
 
 typedef struct engine engine;
 /* Receives each finished chunk of journeys (in global order) with its per-journey features. */
@@ -372,7 +462,9 @@ struct engine {
     tp_journeys_build_opts o;
     const char *source;
     schema sc;
-    rows mem;
+    rows part[N_FANOUT]; /* rows in memory, by the top 8 bits of the uid hash */
+    size_t mem_n;        /* rows held in part[] */
+    rows mem;            /* scratch rows for bucket files */
     uint64_t row_base;  /* input rows seen so far (for error messages) */
     bool spilling;
     char *tmpdir;
@@ -383,11 +475,14 @@ struct engine {
     int32_t *rank;      /* code -> index in campaigns */
     size_t K;
     int64_t next_id;
-    tp_journeys_stats st;
+    tp_journeys_stats st; /* totals (workers' counts are merged in) */
     size_t hist_cap;
+    worker w0;            /* the sequential path's worker */
     chunk_fn sink;
     void *sink_ud;
     tp_progress *prog;
+    collect pend;       /* journeys waiting to go to the sink in one larger chunk */
+    double t_sink;      /* seconds spent in the sink (writing), for the debug log */
 };
 
 static tp_status engine_init(engine *e, const tp_journeys_build_opts *o, const char *source) {
@@ -431,10 +526,13 @@ static void rm_tmpdir(const char *dir) {
 }
 
 static void engine_free(engine *e) {
+    collect_clear(&e->pend);
+    worker_clear(&e->w0);
     bucketset_close(&e->top, true);
     if (e->tmpdir) rm_tmpdir(e->tmpdir);
     tp_free(e->tmpdir);
     rows_free(&e->mem);
+    for (size_t b = 0; b < N_FANOUT; b++) rows_free(&e->part[b]);
     schema_free(&e->sc);
     for (size_t i = 0; e->campaigns && i < e->K; i++) tp_free(e->campaigns[i]);
     tp_free(e->campaigns);
@@ -487,6 +585,8 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
     if (!s->resolved) {
         if ((rc = schema_resolve(s, f, src)) != TP_OK) return rc;
         if ((rc = rows_init(&e->mem, s)) != TP_OK) return rc;
+        for (size_t b = 0; b < N_FANOUT; b++)
+            if ((rc = rows_init(&e->part[b], s)) != TP_OK) return rc;
         e->rsz = rec_size(s);
     }
     size_t n = tp_frame_n_rows(f);
@@ -525,52 +625,92 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
             return tp_fail(TP_ERR_FORMAT, "%s: column '%s' changes type from %s to %s between batches",
                            src, s->feats[k].name, tp_dtype_name(s->feats[k].in_type), tp_dtype_name(t));
     }
-    rows *r = &e->mem;
-    if ((rc = rows_reserve(r, r->n + n)) != TP_OK) return rc;
     const int64_t *u64 = tp_column_type(cu) == TP_DTYPE_I64 ? TP_CCOL(cu, int64_t) : NULL;
     const int32_t *u32 = tp_column_type(cu) == TP_DTYPE_I32 ? TP_CCOL(cu, int32_t) : NULL;
-    const bool uid_nulls = tp_column_validity(cu) != NULL, ts_nulls = tp_column_validity(ct) != NULL;
-    const bool camp_nulls = tp_column_validity(cc) != NULL;
+    const bool uid_nulls = tp_column_null_count(cu) > 0, ts_nulls = tp_column_null_count(ct) > 0;
+    const bool camp_nulls = tp_column_null_count(cc) > 0;
+    // Each row goes to its partition: the top 8 bits of its uid hash (also the spill bucket), so
+    // rows of one user end up together, in input order, without a global sort.
+    uint8_t *bk = tp_malloc(n);
+    if (!bk) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    size_t cnt[N_FANOUT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (uid_nulls && tp_column_is_null(cu, i)) {
+            tp_free(bk);
+            return tp_fail(TP_ERR_FORMAT, "%s: column 'uid' is null at row %" PRIu64, src, e->row_base + i);
+        }
+        int64_t uid = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
+        bk[i] = (uint8_t)bucket_of(uid, 0);
+        cnt[bk[i]]++;
+    }
+    for (size_t b = 0; b < N_FANOUT; b++)
+        if ((rc = rows_reserve(&e->part[b], e->part[b].n + cnt[b])) != TP_OK) {
+            tp_free(bk);
+            return rc;
+        }
     const bool ts_plain = tt == TP_DTYPE_I64 ||
                           (tt == TP_DTYPE_TIMESTAMP && tp_column_unit(ct) == TP_UNIT_SECONDS);
     const int64_t *t64 = ts_plain ? TP_CCOL(ct, int64_t) : NULL;
+    const bool conv_dense = tp_column_null_count(cv) == 0;
+    const int64_t *cid64 = ci && tp_column_type(ci) == TP_DTYPE_I64 && tp_column_null_count(ci) == 0
+                               ? TP_CCOL(ci, int64_t)
+                               : NULL;
+    bool fnull[s->n_feat ? s->n_feat : 1];
+    for (size_t k = 0; k < s->n_feat; k++) fnull[k] = tp_column_null_count(fc[k]) > 0;
+    const uint8_t *conv_b = conv_dense && cvt == TP_DTYPE_BOOL ? TP_CCOL(cv, uint8_t) : NULL;
+    const int64_t *conv_l = conv_dense && cvt == TP_DTYPE_I64 ? TP_CCOL(cv, int64_t) : NULL;
+    const int32_t *conv_i = conv_dense && cvt == TP_DTYPE_I32 ? TP_CCOL(cv, int32_t) : NULL;
+    const bool camp_str = tp_dtype_is_string(camp_t);
+    const int32_t *camp_codes = camp_str ? TP_CCOL(cc, int32_t) : NULL;
+    tp_strdict *camp_dict = camp_str ? tp_column_dict(cc) : NULL;
     for (size_t i = 0; i < n; i++) {
-        size_t o = r->n + i;
-        if ((uid_nulls && tp_column_is_null(cu, i)) || (ts_nulls && tp_column_is_null(ct, i)) ||
-            (camp_nulls && tp_column_is_null(cc, i)))
+        rows *r = &e->part[bk[i]];
+        size_t o = r->n++;
+        if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
+            tp_free(bk);
             return tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
-                           (uid_nulls && tp_column_is_null(cu, i))  ? "uid"
-                           : (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp"
-                                                                    : "campaign",
+                           (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp" : "campaign",
                            e->row_base + i);
+        }
         r->uid[o] = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
         if (t64) r->ts[o] = t64[i];
         else ts_seconds(ct, i, &r->ts[o]);
         int32_t code;
-        if (tp_dtype_is_string(camp_t)) {
-            rc = remap_code(&s->camp_rm, s->names, tp_column_dict(cc), TP_CCOL(cc, int32_t)[i], &code);
-            if (rc != TP_OK) return rc;
+        if (camp_str) {
+            int32_t c = camp_codes[i];
+            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
+                s->camp_rm.map[c] >= 0) {
+                code = s->camp_rm.map[c]; /* fast path: already mapped */
+            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
+                       (rc = mark_seen(s, code)) != TP_OK) {
+                tp_free(bk);
+                return rc;
+            }
         } else {
             int64_t v = tp_column_get_i64(cc, i), val = -1;
-            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
+            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) goto fail;
             if (!tp_i64map_get(s->camp_int, v, &val)) {
                 char buf[32];
                 int len = snprintf(buf, sizeof buf, "%" PRId64, v);
-                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) return rc;
+                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) goto fail;
                 val = code;
                 int ins;
-                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) return rc;
+                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) goto fail;
+                if ((rc = mark_seen(s, code)) != TP_OK) goto fail;
             }
             code = (int32_t)val;
         }
-        if ((rc = mark_seen(s, code)) != TP_OK) return rc;
         r->camp[o] = code;
-        r->conv[o] = !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
-        if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
+        r->conv[o] = conv_b ? conv_b[i] != 0
+                     : conv_l ? conv_l[i] != 0
+                     : conv_i ? conv_i[i] != 0
+                              : !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
+        if (cid64) r->cid[o] = cid64[i];
+        else if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
         for (size_t k = 0; k < s->n_feat; k++) {
             feat *ft = &s->feats[k];
             tp_column *c = fc[k];
-            bool ok = !tp_column_is_null(c, i);
+            bool ok = !fnull[k] || !tp_column_is_null(c, i);
             int64_t v = 0;
             if (ok) {
                 tp_dtype t = tp_column_type(c);
@@ -580,7 +720,7 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
                 } else if (tp_dtype_is_string(t)) {
                     int32_t fcode;
                     rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
-                    if (rc != TP_OK) return rc;
+                    if (rc != TP_OK) goto fail;
                     v = fcode;
                 } else {
                     v = tp_column_get_i64(c, i);
@@ -590,10 +730,14 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
             r->fok[k][o] = ok;
         }
     }
-    r->n += n;
+    tp_free(bk);
+    e->mem_n += n;
     e->row_base += n;
     e->st.impressions += n;
     return TP_OK;
+fail:
+    tp_free(bk);
+    return rc;
 }
 
 static tp_status engine_spill(engine *e) {
@@ -614,8 +758,19 @@ static tp_status engine_spill(engine *e) {
         if ((rc = bucketset_open(&e->top, e->tmpdir, "b0_", 0)) != TP_OK) return rc;
         e->spilling = true;
     }
-    if ((rc = bucketset_put(&e->top, &e->mem, e->rsz)) != TP_OK) return rc;
-    rows_clear(&e->mem);
+    uint8_t buf[4096];
+    if (e->rsz > sizeof buf) return tp_fail(TP_ERR_ARG, "too many feature columns for a bucket record");
+    for (int b = 0; b < N_FANOUT; b++) {
+        rows *r = &e->part[b];
+        for (size_t i = 0; i < r->n; i++) {
+            rec_put(r, i, buf);
+            if (fwrite(buf, 1, e->rsz, e->top.fp[b]) != e->rsz)
+                return tp_fail(TP_ERR_IO, "cannot write bucket file '%s': %s", e->top.path[b], strerror(errno));
+        }
+        e->top.n[b] += r->n;
+        rows_clear(r);
+    }
+    e->mem_n = 0;
     return TP_OK;
 }
 
@@ -623,28 +778,32 @@ static tp_status engine_add(engine *e, const tp_frame *f) {
     tp_status rc = engine_ingest(e, f);
     if (rc != TP_OK) return rc;
     tp_progress_add(e->prog, tp_frame_n_rows(f));
-    bool over = (e->o.memory_bytes && e->mem.n * est_row_bytes(e) > e->o.memory_bytes) ||
-                e->mem.n >= (size_t)UINT32_MAX - 1;
+    bool over = (e->o.memory_bytes && e->mem_n * est_row_bytes(e) > e->o.memory_bytes) ||
+                e->mem_n >= (size_t)UINT32_MAX - 1;
     if (e->spilling || over) return engine_spill(e);
     return TP_OK;
 }
 
 // ---- from sorted rows to journeys ----
 
-static tp_status hist_add(engine *e, size_t len) {
-    if (len >= e->hist_cap) {
-        size_t cap = e->hist_cap ? e->hist_cap : 64;
+/* Add count journeys of length len to a histogram (grown as needed). */
+static tp_status hist_bump(tp_journeys_stats *st, size_t *hist_cap, size_t len, uint64_t count) {
+    if (len > HIST_MAX) len = HIST_MAX; /* the last bin holds every longer journey */
+    if (len >= *hist_cap) {
+        size_t cap = *hist_cap ? *hist_cap : 64;
         while (cap <= len) cap *= 2;
-        uint64_t *h = tp_realloc(e->st.length_hist, cap * sizeof *h);
+        uint64_t *h = tp_realloc(st->length_hist, cap * sizeof *h);
         if (!h) return tp_fail(TP_ERR_NOMEM, "out of memory");
-        memset(h + e->hist_cap, 0, (cap - e->hist_cap) * sizeof *h);
-        e->st.length_hist = h;
-        e->hist_cap = cap;
+        memset(h + *hist_cap, 0, (cap - *hist_cap) * sizeof *h);
+        st->length_hist = h;
+        *hist_cap = cap;
     }
-    e->st.length_hist[len]++;
-    if (len + 1 > e->st.hist_len) e->st.hist_len = len + 1;
+    st->length_hist[len] += count;
+    if (len + 1 > st->hist_len) st->hist_len = len + 1;
     return TP_OK;
 }
+
+static tp_status hist_add(worker *w, size_t len) { return hist_bump(&w->st, &w->hist_cap, len, 1); }
 
 /* Per-journey feature columns for journeys whose last touch is row last[k]. */
 static tp_status feature_frame(engine *e, const rows *r, const uint32_t *last, size_t J, tp_frame **out) {
@@ -693,8 +852,66 @@ done:
     return rc;
 }
 
-/* Sort one set of rows (all of some users), cut journeys, hand them to the sink. */
-static tp_status process_rows(engine *e, rows *r) {
+/* Hand the pending journeys to the sink as one chunk. */
+static tp_status engine_flush(engine *e) {
+    tp_journeys *j = NULL;
+    if (e->pend.n_parts == 0) return TP_OK;
+    tp_status rc = concat_parts(&e->pend, e->K, e->campaigns, e->o.max_len, e->sc.has_value, &j);
+    // Ids: the dense sequence number in output order (uid hash, then end time), whoever built them.
+    for (size_t q = 0; rc == TP_OK && q < j->n; q++) j->journey_id[q] = e->next_id++;
+    double t0 = tp_now();
+    if (rc == TP_OK) rc = e->sink(e->sink_ud, e, j, e->pend.feats);
+    e->t_sink += tp_now() - t0;
+    tp_journeys_free(j);
+    collect_clear(&e->pend);
+    return rc;
+}
+
+/* Move what a worker built (counts and journeys, in order) into the engine; flush big chunks. */
+static tp_status drain(engine *e, worker *w) {
+    tp_status rc = TP_OK;
+    tp_journeys_stats *a = &e->st, *b = &w->st;
+    a->users += b->users;
+    a->journeys += b->journeys;
+    a->conversions += b->conversions;
+    a->touches += b->touches;
+    a->cut += b->cut;
+    a->duplicates += b->duplicates;
+    a->lookback_dropped += b->lookback_dropped;
+    for (size_t k = 0; k < b->hist_len && rc == TP_OK; k++)
+        if (b->length_hist[k]) rc = hist_bump(a, &e->hist_cap, k, b->length_hist[k]);
+    uint64_t *h = b->length_hist;
+    size_t hc = w->hist_cap;
+    memset(b, 0, sizeof *b);
+    if (h) memset(h, 0, hc * sizeof *h);
+    b->length_hist = h;
+    if (rc != TP_OK) return rc;
+    collect *c = &w->pend;
+    for (size_t p = 0; p < c->n_parts; p++) {
+        if ((rc = tp_grow((void **)&e->pend.parts, &e->pend.cap, e->pend.n_parts + 1,
+                          sizeof *e->pend.parts)) != TP_OK)
+            return rc;
+        e->pend.parts[e->pend.n_parts++] = c->parts[p];
+        e->pend.n += c->parts[p]->n;
+        c->parts[p] = NULL;
+    }
+    c->n_parts = 0;
+    c->n = 0;
+    if (c->feats) {
+        if (!e->pend.feats) {
+            e->pend.feats = c->feats;
+        } else {
+            rc = tp_frame_append(e->pend.feats, c->feats);
+            tp_frame_free(c->feats);
+        }
+        c->feats = NULL;
+    }
+    if (rc == TP_OK && e->pend.n >= CHUNK_ROWS) rc = engine_flush(e);
+    return rc;
+}
+
+/* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
+static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
     size_t n = r->n;
     int64_t *k1 = NULL, *tmp = NULL;
@@ -754,7 +971,7 @@ static tp_status process_rows(engine *e, rows *r) {
                 dup = r->camp[a] == r->camp[b] && r->conv[a] == r->conv[b] &&
                       (!cid_mode || r->cid[a] == r->cid[b]);
             }
-            if (dup) e->st.duplicates++;
+            if (dup) w->st.duplicates++;
             else perm[m++] = a;
         }
     }
@@ -769,7 +986,7 @@ static tp_status process_rows(engine *e, rows *r) {
             start = r->uid[a] != r->uid[p] ||
                     (cid_mode ? r->cid[a] != r->cid[p] : r->conv[p] != 0);
         }
-        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) e->st.users++;
+        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) w->st.users++;
         J += start;
     }
     js = tp_malloc(J * sizeof *js);
@@ -803,7 +1020,7 @@ static tp_status process_rows(engine *e, rows *r) {
         uint32_t first = js[q];
         if (e->o.lookback_seconds > 0)
             while (end_ts - r->ts[perm[first]] > e->o.lookback_seconds) first++;
-        e->st.lookback_dropped += first - js[q];
+        w->st.lookback_dropped += first - js[q];
         jf[q] = first;
         last[q] = perm[je[q] - 1];
         size_t len = je[q] - first;
@@ -839,7 +1056,6 @@ static tp_status process_rows(engine *e, rows *r) {
         size_t len = je[s] - jf[s];
         size_t kept = len < L ? len : L;
         int64_t end_ts = r->ts[lr];
-        j->journey_id[q] = e->next_id++;
         j->uid[q] = r->uid[lr];
         j->converted[q] = cid_mode ? r->cid[lr] != 0 : r->conv[lr] != 0;
         j->length[q] = (int32_t)(len > INT32_MAX ? INT32_MAX : len);
@@ -849,13 +1065,13 @@ static tp_status process_rows(engine *e, rows *r) {
             j->campaign[t] = e->rank[r->camp[a]];
             j->seconds_to_end[t] = end_ts - r->ts[a];
         }
-        if ((rc = hist_add(e, len)) != TP_OK) goto done;
-        e->st.cut += len > L;
-        e->st.conversions += j->converted[q];
+        if ((rc = hist_add(w, len)) != TP_OK) goto done;
+        w->st.cut += len > L;
+        w->st.conversions += j->converted[q];
     }
     j->off[J] = t;
-    e->st.journeys += J;
-    e->st.touches += t;
+    w->st.journeys += J;
+    w->st.touches += t;
     for (size_t q = 0; q < J; q++) js[q] = last[ord[q]]; /* reuse js: last row in output order */
     if ((rc = feature_frame(e, r, js, J, &feats)) != TP_OK) goto done;
     if (e->sc.has_value) {
@@ -863,7 +1079,8 @@ static tp_status process_rows(engine *e, rows *r) {
         for (size_t q = 0; q < J; q++)
             j->value[q] = tp_column_is_null(vc, q) ? 0.0 : TP_CCOL(vc, double)[q];
     }
-    rc = e->sink(e->sink_ud, e, j, feats);
+    rc = collect_add(&w->pend, j, feats);
+    feats = NULL;
 done:
     tp_journeys_free(j);
     tp_frame_free(feats);
@@ -916,6 +1133,68 @@ static tp_status engine_campaigns(engine *e) {
     return TP_OK;
 }
 
+/* Process rows whose uid hashes agree on their top used_bits bits: split them in memory by the
+ * next bits into cache-sized partitions (about PART_ROWS rows) and process those in hash order.
+ * Sorting and cutting a partition that fits in cache is several times faster than one big sort,
+ * and the order of the output is the same (it is the order of the hash either way). */
+static tp_status process_partitioned(engine *e, worker *w, rows *r, int used_bits) {
+    tp_status rc = TP_OK;
+    size_t n = r->n;
+    int nb = 0;
+    while (nb < 16 && ((size_t)PART_ROWS << nb) < n) nb++;
+    if (used_bits + nb > 64) nb = 64 - used_bits;
+    if (nb == 0) return process_rows(e, w, r);
+    size_t B = (size_t)1 << nb;
+    uint32_t *cnt = tp_calloc(B + 1, sizeof *cnt), *idx = tp_malloc(n * sizeof *idx);
+    uint32_t *part = tp_malloc(n * sizeof *part);
+    if (!cnt || !idx || !part) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory partitioning %zu impressions", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = uid_hash(r->uid[i]);
+        part[i] = (uint32_t)((used_bits ? h << used_bits : h) >> (64 - nb));
+        cnt[part[i] + 1]++;
+    }
+    for (size_t b = 0; b < B; b++) cnt[b + 1] += cnt[b];
+    for (size_t i = 0; i < n; i++) idx[cnt[part[i]]++] = (uint32_t)i; /* stable: input order */
+    tp_free(part);
+    part = NULL;
+    rows *s = &w->sub;
+    if (!w->sub_ready) {
+        if ((rc = rows_init(s, &e->sc)) != TP_OK) goto done;
+        w->sub_ready = true;
+    }
+    size_t lo = 0;
+    for (size_t b = 0; b < B && rc == TP_OK; b++) {
+        size_t hi = cnt[b]; /* after the scatter, cnt[b] is the end of partition b */
+        if (hi == lo) continue;
+        rows_clear(s);
+        if ((rc = rows_reserve(s, hi - lo)) != TP_OK) break;
+        for (size_t k = lo; k < hi; k++) {
+            uint32_t i = idx[k];
+            size_t o = k - lo;
+            s->uid[o] = r->uid[i];
+            s->ts[o] = r->ts[i];
+            s->camp[o] = r->camp[i];
+            s->conv[o] = r->conv[i];
+            if (s->has_cid) s->cid[o] = r->cid[i];
+            for (size_t f = 0; f < s->n_feat; f++) {
+                s->fv[f][o] = r->fv[f][i];
+                s->fok[f][o] = r->fok[f][i];
+            }
+        }
+        s->n = hi - lo;
+        rc = process_rows(e, w, s);
+        lo = hi;
+    }
+done:
+    tp_free(cnt);
+    tp_free(idx);
+    tp_free(part);
+    return rc;
+}
+
 /* Process one bucket file; re-partition it by the next 8 bits of the hash when over budget. */
 static tp_status process_bucket(engine *e, const char *path, uint64_t n, int depth) {
     tp_status rc = TP_OK;
@@ -925,7 +1204,8 @@ static tp_status process_bucket(engine *e, const char *path, uint64_t n, int dep
     if (!over || depth + 1 >= MAX_DEPTH) {
         if ((rc = read_bucket(path, n, e->rsz, &e->mem)) != TP_OK) return rc;
         unlink(path);
-        rc = process_rows(e, &e->mem);
+        rc = process_partitioned(e, &e->w0, &e->mem, 8 * (depth + 1));
+        if (rc == TP_OK) rc = drain(e, &e->w0);
         rows_clear(&e->mem);
         return rc;
     }
@@ -978,13 +1258,57 @@ done:
     return rc;
 }
 
+/* The in-memory path: the 256 partitions in waves, each wave's partitions on the threads, then
+ * drained in partition order, so the output and ids do not depend on the thread count. */
+typedef struct wave {
+    engine *e;
+    worker *ws;
+    size_t b0;
+} wave;
+
+static tp_status wave_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    wave *wv = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) {
+        rows *r = &wv->e->part[wv->b0 + i];
+        tp_status rc = process_partitioned(wv->e, &wv->ws[i], r, 8);
+        rows_free(r); /* give memory back as we go */
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
+static tp_status process_in_memory(engine *e) {
+    tp_status rc = TP_OK;
+    int T = tp_threads_default();
+    if (T <= 1) {
+        for (int b = 0; b < N_FANOUT && rc == TP_OK; b++) {
+            rc = process_partitioned(e, &e->w0, &e->part[b], 8);
+            rows_free(&e->part[b]);
+            if (rc == TP_OK) rc = drain(e, &e->w0);
+        }
+        return rc;
+    }
+    size_t W = (size_t)T * 4 < N_FANOUT ? (size_t)T * 4 : N_FANOUT;
+    worker *ws = tp_calloc(W, sizeof *ws);
+    if (!ws) return tp_fail(TP_ERR_NOMEM, "out of memory");
+    for (size_t b0 = 0; b0 < N_FANOUT && rc == TP_OK; b0 += W) {
+        size_t m = N_FANOUT - b0 < W ? N_FANOUT - b0 : W;
+        wave wv = {e, ws, b0};
+        rc = tp_parallel_for(m, T, wave_fn, &wv);
+        for (size_t i = 0; i < m && rc == TP_OK; i++) rc = drain(e, &ws[i]);
+    }
+    for (size_t i = 0; i < W; i++) worker_clear(&ws[i]);
+    tp_free(ws);
+    return rc;
+}
+
 static tp_status engine_finish(engine *e) {
     tp_status rc;
     if (!e->sc.resolved) return tp_fail(TP_ERR_FORMAT, "%s: no impressions", e->source);
     if ((rc = engine_campaigns(e)) != TP_OK) return rc;
     if (!e->spilling) {
-        rc = process_rows(e, &e->mem);
-        rows_clear(&e->mem);
+        rc = process_in_memory(e);
     } else {
         if ((rc = bucketset_finish_writes(&e->top)) != TP_OK) return rc;
         e->st.buckets = N_FANOUT;
@@ -995,6 +1319,7 @@ static tp_status engine_finish(engine *e) {
         }
         tp_progress_end(p);
     }
+    if (rc == TP_OK) rc = engine_flush(e);
     if (rc != TP_OK) return rc;
     // Length quantiles: smallest L keeping 80% / 95% of journeys whole.
     uint64_t cum = 0;
@@ -1008,62 +1333,12 @@ static tp_status engine_finish(engine *e) {
     return TP_OK;
 }
 
-// ---- in-memory build ----
-
-typedef struct collect {
-    tp_journeys **parts;
-    tp_frame *feats;
-    size_t n_parts, cap;
-} collect;
-
 static tp_status collect_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
-    collect *c = ud;
     (void)e;
-    tp_status rc;
-    if ((rc = tp_grow((void **)&c->parts, &c->cap, c->n_parts + 1, sizeof *c->parts)) != TP_OK)
-        return rc;
-    tp_journeys *copy = NULL;
-    if ((rc = tp_journeys_alloc(0, 0, 0, false, &copy)) != TP_OK) return rc;
-    // Take the arrays over (the engine frees its chunk afterwards; swap so it frees the empties).
-    tp_journeys tmp = *copy;
-    *copy = *j;
-    *j = tmp;
-    c->parts[c->n_parts++] = copy;
-    if (!c->feats) return tp_frame_clone(feats, &c->feats);
-    return tp_frame_append(c->feats, feats);
-}
-
-/* Concatenate chunks (same campaigns) into one journey set. */
-static tp_status concat_parts(collect *c, size_t K, char **campaigns, size_t L, bool with_value,
-                              tp_journeys **out) {
-    size_t n = 0, t = 0;
-    for (size_t p = 0; p < c->n_parts; p++) n += c->parts[p]->n, t += c->parts[p]->n_touches;
-    tp_journeys *j;
-    tp_status rc = tp_journeys_alloc(n, t, K, with_value, &j);
+    tp_frame *copy = NULL;
+    tp_status rc = tp_frame_clone(feats, &copy);
     if (rc != TP_OK) return rc;
-    j->max_len = L;
-    for (size_t k = 0; k < K; k++)
-        if (!(j->campaigns[k] = tp_strdup(campaigns[k]))) {
-            tp_journeys_free(j);
-            return tp_fail(TP_ERR_NOMEM, "out of memory");
-        }
-    size_t a = 0, b = 0;
-    for (size_t p = 0; p < c->n_parts; p++) {
-        tp_journeys *q = c->parts[p];
-        memcpy(j->journey_id + a, q->journey_id, q->n * 8);
-        memcpy(j->uid + a, q->uid, q->n * 8);
-        memcpy(j->converted + a, q->converted, q->n);
-        memcpy(j->length + a, q->length, q->n * 4);
-        if (with_value) memcpy(j->value + a, q->value, q->n * 8);
-        for (size_t i = 0; i < q->n; i++) j->off[a + i] = b + q->off[i];
-        memcpy(j->campaign + b, q->campaign, q->n_touches * 4);
-        memcpy(j->seconds_to_end + b, q->seconds_to_end, q->n_touches * 8);
-        a += q->n;
-        b += q->n_touches;
-    }
-    j->off[n] = b;
-    *out = j;
-    return TP_OK;
+    return collect_add(ud, j, copy);
 }
 
 tp_status tp_journeys_build(const tp_frame *impressions, const char *source,
@@ -1091,9 +1366,7 @@ tp_status tp_journeys_build(const tp_frame *impressions, const char *source,
         memset(&e.st, 0, sizeof e.st);
     }
 done:
-    for (size_t p = 0; p < c.n_parts; p++) tp_journeys_free(c.parts[p]);
-    tp_free(c.parts);
-    tp_frame_free(c.feats);
+    collect_clear(&c);
     engine_free(&e);
     return rc;
 }
@@ -1289,18 +1562,22 @@ typedef struct file_sink {
     tp_pq_writer *w[3];
     uint32_t *idx;
     size_t idx_cap;
+    uint8_t *sp; /* split of each journey of the chunk */
+    size_t sp_cap;
 } file_sink;
 
 static tp_status write_chunk(void *ud, engine *e, tp_journeys *j, tp_frame *feats) {
     file_sink *fs = ud;
     tp_status rc = TP_OK;
     size_t ns = e->o.n_split == 1 ? 1 : 3;
-    if ((rc = tp_grow((void **)&fs->idx, &fs->idx_cap, j->n ? j->n : 1, sizeof *fs->idx)) != TP_OK)
+    if ((rc = tp_grow((void **)&fs->idx, &fs->idx_cap, j->n ? j->n : 1, sizeof *fs->idx)) != TP_OK ||
+        (rc = tp_grow((void **)&fs->sp, &fs->sp_cap, j->n ? j->n : 1, 1)) != TP_OK)
         return rc;
+    for (size_t q = 0; q < j->n; q++) fs->sp[q] = (uint8_t)tp_journeys_split_of(j->uid[q], &e->o);
     for (size_t s = 0; s < ns && rc == TP_OK; s++) {
         size_t m = 0;
         for (size_t q = 0; q < j->n; q++)
-            if ((size_t)tp_journeys_split_of(j->uid[q], &e->o) == s) fs->idx[m++] = (uint32_t)q;
+            if (fs->sp[q] == s) fs->idx[m++] = (uint32_t)q;
         e->st.per_split[s] += m;
         for (size_t a = 0; a < m && rc == TP_OK; a += CHUNK_ROWS) {
             size_t b = a + CHUNK_ROWS < m ? a + CHUNK_ROWS : m;
@@ -1449,6 +1726,7 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
         tp_free(p);
         if (rc != TP_OK) goto done;
     }
+    double t0 = tp_now();
     if ((rc = tp_scan_open(input, NULL, 0, &scan)) != TP_OK) goto done;
     e.prog = tp_progress_begin("journeys: reading", 0, "rows");
     for (;;) {
@@ -1463,7 +1741,10 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
     scan = NULL;
     tp_progress_end(e.prog);
     e.prog = NULL;
+    double t1 = tp_now();
     if ((rc = engine_finish(&e)) != TP_OK) goto done;
+    tp_log(TP_LOG_DEBUG, "journeys: read %" PRIu64 " rows in %.2f s; built in %.2f s, wrote in %.2f s",
+           e.st.impressions, t1 - t0, tp_now() - t1 - e.t_sink, e.t_sink);
     // A split nobody fell into still gets a file with the schema and no rows.
     for (size_t s = 0; s < ns; s++) {
         if (e.st.per_split[s]) continue;
@@ -1484,6 +1765,23 @@ tp_status tp_journeys_write(const char *input, const char *out_dir, const tp_jou
         fs.w[s] = NULL;
         if (rc != TP_OK) goto done;
     }
+    // Files of the other split layout from an earlier run would be read back instead of these
+    // (tp_journeys_read prefers all.parquet): remove them.
+    for (size_t s = 0; s < 4; s++) {
+        static const char *stale[4] = {"all.parquet", "train.parquet", "val.parquet", "test.parquet"};
+        if ((ns == 1) == (s == 0)) continue;
+        size_t n = strlen(out_dir) + 32;
+        char *p = tp_malloc(n);
+        if (!p) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        snprintf(p, n, "%s/%s", out_dir, stale[s]);
+        int bad = unlink(p) != 0 && errno != ENOENT;
+        if (bad) rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", p, strerror(errno));
+        tp_free(p);
+        if (bad) goto done;
+    }
     if ((rc = write_mapper(out_dir, e.campaigns, e.K)) != TP_OK) goto done;
     if ((rc = tp_journeys_stats_json(&e.st, &stats_txt)) != TP_OK) goto done;
     if ((rc = write_json_text(out_dir, "stats.json", stats_txt)) != TP_OK) goto done;
@@ -1495,6 +1793,7 @@ done:
     for (size_t s = 0; s < 3; s++)
         if (fs.w[s]) tp_pq_writer_abort(fs.w[s]);
     tp_free(fs.idx);
+    tp_free(fs.sp);
     tp_frame_free(batch);
     if (scan) tp_scan_close(scan);
     tp_free(stats_txt);

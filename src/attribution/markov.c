@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* S transient states; ids sorted by mean position in the journey, deepest first, so a backward
- * Gauss-Seidel sweep meets a state's successors before the state itself on forward paths. */
+/* S transient states, ids in key order (see chain_build). */
 
 // ---- open-addressing hash map: u64 key -> two u64 payloads ----
 
@@ -19,7 +18,12 @@
 typedef struct hmap {
     uint64_t *key, *a, *b;
     size_t cap, n; /* cap is a power of two */
+    bool direct;   /* small key spaces: a and b indexed by the key itself, key[] unused; a slot
+                      is used when a != 0 (every add has da > 0) */
 } hmap;
+
+#define DIRECT_STATES (1u << 18) /* state key spaces up to this size are indexed directly */
+#define DIRECT_EDGES (1u << 20)  /* likewise (S+1)(S+2) transition keys */
 
 static void hmap_free(hmap *m) {
     tp_free(m->key);
@@ -29,6 +33,7 @@ static void hmap_free(hmap *m) {
 }
 
 static tp_status hmap_init(hmap *m, size_t expect) {
+    memset(m, 0, sizeof *m);
     size_t cap = 64;
     while (cap < expect * 2) cap *= 2;
     m->cap = cap;
@@ -44,13 +49,43 @@ static tp_status hmap_init(hmap *m, size_t expect) {
     return TP_OK;
 }
 
+static tp_status hmap_init_direct(hmap *m, size_t space) {
+    memset(m, 0, sizeof *m);
+    m->direct = true;
+    m->cap = space ? space : 1;
+    m->a = tp_calloc(m->cap, sizeof *m->a);
+    m->b = tp_calloc(m->cap, sizeof *m->b);
+    if (!m->a || !m->b) {
+        hmap_free(m);
+        return tp_fail(TP_ERR_NOMEM, "out of memory for a Markov table of %zu entries", space);
+    }
+    return TP_OK;
+}
+
+// Slot s in use? Its key through *key.
+static inline bool hmap_used(const hmap *m, size_t s, uint64_t *key) {
+    if (m->direct) {
+        *key = s;
+        return m->a[s] != 0;
+    }
+    *key = m->key[s];
+    return m->key[s] != EMPTY_KEY;
+}
+
 static inline size_t hmap_find(const hmap *m, uint64_t key) {
+    if (m->direct) return (size_t)key;
     size_t mask = m->cap - 1, i = (size_t)tp_hash_u64(key) & mask;
     while (m->key[i] != key && m->key[i] != EMPTY_KEY) i = (i + 1) & mask;
     return i;
 }
 
 static tp_status hmap_add(hmap *m, uint64_t key, uint64_t da, uint64_t db) {
+    if (m->direct) {
+        m->n += m->a[key] == 0;
+        m->a[key] += da;
+        m->b[key] += db;
+        return TP_OK;
+    }
     size_t i = hmap_find(m, key);
     if (m->key[i] == EMPTY_KEY) {
         if ((m->n + 1) * 2 > m->cap) {
@@ -79,8 +114,9 @@ static tp_status hmap_add(hmap *m, uint64_t key, uint64_t da, uint64_t db) {
 
 static tp_status hmap_merge(hmap *dst, const hmap *src) {
     for (size_t s = 0; s < src->cap; s++) {
-        if (src->key[s] == EMPTY_KEY) continue;
-        tp_status rc = hmap_add(dst, src->key[s], src->a[s], src->b[s]);
+        uint64_t key;
+        if (!hmap_used(src, s, &key)) continue;
+        tp_status rc = hmap_add(dst, key, src->a[s], src->b[s]);
         if (rc != TP_OK) return rc;
     }
     return TP_OK;
@@ -90,6 +126,7 @@ static tp_status hmap_merge(hmap *dst, const hmap *src) {
 
 typedef struct chain {
     size_t S;          /* transient states */
+    uint64_t B;        /* digit base of state keys (n_campaigns + 1) */
     uint64_t *skey;    /* per state: its key (base-B digits, newest least significant) */
     uint64_t *row;     /* S+1 offsets into col/p: transitions to other transient states */
     uint32_t *col;
@@ -117,6 +154,7 @@ static void chain_free(chain *ch) {
 typedef struct build_ctx {
     const tp_journeys *j;
     uint64_t B, mod;   /* digit base (n_campaigns + 1) and B^(k-1) */
+    uint64_t space;    /* direct tables: key space size, 0 = hash tables */
     hmap *local;       /* per thread */
     const hmap *ids;   /* state key -> id (in a) */
     uint64_t S;
@@ -126,7 +164,7 @@ static inline uint64_t next_key(const build_ctx *x, uint64_t key, int32_t c) {
     return (key % x->mod) * x->B + (uint64_t)c + 1;
 }
 
-// Phase A: per state key, (occurrences, sum of positions in the journey).
+// Phase A: occurrences per state key.
 static tp_status count_states(void *vctx, size_t lo, size_t hi, int tid) {
     build_ctx *x = vctx;
     const tp_journeys *j = x->j;
@@ -135,14 +173,14 @@ static tp_status count_states(void *vctx, size_t lo, size_t hi, int tid) {
         uint64_t key = 0;
         for (uint64_t t = j->off[i]; t < j->off[i + 1]; t++) {
             key = next_key(x, key, j->campaign[t]);
-            tp_status rc = hmap_add(m, key, 1, t - j->off[i]);
+            tp_status rc = hmap_add(m, key, 1, 0);
             if (rc != TP_OK) return rc;
         }
     }
     return TP_OK;
 }
 
-// Phase B: transition counts keyed (from << 32 | to); from S = start, to S = conv, S+1 = null.
+// Phase B: transition counts keyed from * (S+2) + to; from S = start, to S = conv, S+1 = null.
 static tp_status count_edges(void *vctx, size_t lo, size_t hi, int tid) {
     build_ctx *x = vctx;
     const tp_journeys *j = x->j;
@@ -153,11 +191,11 @@ static tp_status count_edges(void *vctx, size_t lo, size_t hi, int tid) {
         for (uint64_t t = j->off[i]; t < j->off[i + 1]; t++) {
             key = next_key(x, key, j->campaign[t]);
             uint64_t id = x->ids->a[hmap_find(x->ids, key)];
-            tp_status rc = hmap_add(m, prev << 32 | id, 1, 0);
+            tp_status rc = hmap_add(m, prev * (x->S + 2) + id, 1, 0);
             if (rc != TP_OK) return rc;
             prev = id;
         }
-        tp_status rc = hmap_add(m, prev << 32 | (j->converted[i] ? x->S : x->S + 1), 1, 0);
+        tp_status rc = hmap_add(m, prev * (x->S + 2) + (j->converted[i] ? x->S : x->S + 1), 1, 0);
         if (rc != TP_OK) return rc;
     }
     return TP_OK;
@@ -165,12 +203,12 @@ static tp_status count_edges(void *vctx, size_t lo, size_t hi, int tid) {
 
 typedef struct state_rank {
     uint64_t key;
-    double depth; /* mean position in the journey */
+    uint64_t suffix; /* the newest k-1 touches: they alone fix the state's successors */
 } state_rank;
 
-static int cmp_state_rank(const void *pa, const void *pb) {
+static int cmp_suffix(const void *pa, const void *pb) {
     const state_rank *a = pa, *b = pb;
-    if (a->depth != b->depth) return a->depth > b->depth ? -1 : 1; // deepest first
+    if (a->suffix != b->suffix) return a->suffix < b->suffix ? -1 : 1;
     return a->key < b->key ? -1 : a->key > b->key;
 }
 
@@ -187,7 +225,8 @@ static tp_status run_counting(build_ctx *x, int nt, tp_range_fn fn, size_t expec
     tp_status rc = TP_OK;
     x->local = tp_calloc((size_t)nt, sizeof *x->local);
     if (!x->local) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    for (int t = 0; t < nt && rc == TP_OK; t++) rc = hmap_init(&x->local[t], expect);
+    for (int t = 0; t < nt && rc == TP_OK; t++)
+        rc = x->space ? hmap_init_direct(&x->local[t], x->space) : hmap_init(&x->local[t], expect);
     if (rc == TP_OK) rc = tp_parallel_for(x->j->n, nt, fn, x);
     // Merge in thread order; the payloads are integer counts, so the result does not depend on it.
     for (int t = 1; t < nt && rc == TP_OK; t++) rc = hmap_merge(&x->local[0], &x->local[t]);
@@ -218,6 +257,7 @@ static tp_status chain_build(const tp_journeys *j, int k, int nt, chain *ch) {
     tp_status rc;
     build_ctx x = {.j = j, .B = B, .mod = mod};
 
+    x.space = mod <= DIRECT_STATES / B ? mod * B : 0;
     rc = run_counting(&x, nt, count_states, 1024, &states);
     if (rc != TP_OK) goto done;
     size_t S = states.n;
@@ -231,14 +271,20 @@ static tp_status chain_build(const tp_journeys *j, int k, int nt, chain *ch) {
         goto done;
     }
     for (size_t s = 0, r = 0; s < states.cap; s++) {
-        if (states.key[s] == EMPTY_KEY) continue;
-        rank[r].key = states.key[s];
-        rank[r].depth = (double)states.b[s] / (double)states.a[s];
+        uint64_t key;
+        if (!hmap_used(&states, s, &key)) continue;
+        rank[r].key = key;
+        rank[r].suffix = key % mod;
         r++;
     }
-    qsort(rank, S, sizeof *rank, cmp_state_rank);
-    if ((rc = hmap_init(&ids, S)) != TP_OK) goto done;
+    /* Layout for cache locality: ids grouped by suffix (the newest k-1 touches), and sweeps go
+     * in id order. The states of one group have the same successors, so consecutive rows of a
+     * sweep read the same few cached rows of the solution instead of missing all over it. */
+    qsort(rank, S, sizeof *rank, cmp_suffix);
+    rc = x.space ? hmap_init_direct(&ids, x.space) : hmap_init(&ids, S);
+    if (rc != TP_OK) goto done;
     ch->S = S;
+    ch->B = B;
     ch->skey = tp_malloc((S ? S : 1) * sizeof *ch->skey);
     if (!ch->skey) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory for %zu Markov states", S);
@@ -248,8 +294,10 @@ static tp_status chain_build(const tp_journeys *j, int k, int nt, chain *ch) {
         ch->skey[s] = rank[s].key;
         if ((rc = hmap_add(&ids, rank[s].key, s, 0)) != TP_OK) goto done;
     }
+
     x.ids = &ids;
     x.S = S;
+    x.space = (S + 1) * (S + 2) <= DIRECT_EDGES ? (S + 1) * (S + 2) : 0;
     rc = run_counting(&x, nt, count_edges, 4 * S + 1024, &edges);
     if (rc != TP_OK) goto done;
 
@@ -268,8 +316,9 @@ static tp_status chain_build(const tp_journeys *j, int k, int nt, chain *ch) {
         goto done;
     }
     for (size_t s = 0, r = 0; s < edges.cap; s++) {
-        if (edges.key[s] == EMPTY_KEY) continue;
-        ev[r].key = edges.key[s];
+        uint64_t key;
+        if (!hmap_used(&edges, s, &key)) continue;
+        ev[r].key = key;
         ev[r].count = edges.a[s];
         r++;
     }
@@ -277,12 +326,12 @@ static tp_status chain_build(const tp_journeys *j, int k, int nt, chain *ch) {
     // Rows in order of source id: transient states 0..S-1, then start (S).
     size_t nnz = 0;
     for (size_t e = 0; e < E;) {
-        uint64_t from = ev[e].key >> 32;
+        uint64_t from = ev[e].key / (S + 2);
         size_t f = e;
         uint64_t total = 0;
-        while (f < E && ev[f].key >> 32 == from) total += ev[f++].count;
+        while (f < E && ev[f].key / (S + 2) == from) total += ev[f++].count;
         for (size_t g = e; g < f; g++) {
-            uint64_t to = ev[g].key & 0xffffffffu;
+            uint64_t to = ev[g].key % (S + 2);
             double pr = (double)ev[g].count / (double)total;
             if (from == S) {
                 if (to < S) ch->pstart[to] = pr;
@@ -481,10 +530,132 @@ static double p_conversion(const chain *ch, const double *h) {
     return p;
 }
 
+// ---- many removals at once: Gauss-Seidel on a block of W right-hand sides ----
+
+/* Column q of the S x W block H holds h for "campaign cols[q] removed". One sweep reads each
+ * transition once and updates all W columns (a short fixed-length loop the compiler
+ * vectorises), which is what makes hundreds of removals affordable at order 2 and above.
+ * Each column follows exactly the single-removal Gauss-Seidel iteration; a block stops when its
+ * largest change passes the same error bound as solve_gs. Blocks are fixed by the campaign
+ * list alone, so results do not depend on the thread count. */
+#define W 32
+
+typedef struct block_ctx {
+    const chain *ch;
+    const double *h_full;
+    const uint32_t *todo;
+    size_t n_todo;
+    double *p_removed;
+    double *H;          /* per thread: S * W */
+    int16_t *colmap;    /* per thread: n_campaigns + 1, campaign -> column or -1 */
+    size_t n_campaigns;
+    tp_progress *progress;
+} block_ctx;
+
+static tp_status block_range(void *vctx, size_t lo, size_t hi, int tid) {
+    block_ctx *x = vctx;
+    const chain *ch = x->ch;
+    size_t S = ch->S;
+    double *H = x->H + (size_t)tid * S * W;
+    int16_t *colmap = x->colmap + (size_t)tid * (x->n_campaigns + 1);
+    for (size_t blk = lo; blk < hi; blk++) {
+        size_t q0 = blk * W, nq = x->n_todo - q0 < W ? x->n_todo - q0 : W;
+        for (size_t q = 0; q < nq; q++) colmap[x->todo[q0 + q]] = (int16_t)q;
+        // Warm start from the full solution with the removed states at 0 (monotone from above).
+        for (size_t s = 0; s < S; s++) {
+            double *Hs = H + s * W;
+            for (int q = 0; q < W; q++) Hs[q] = x->h_full[s];
+            for (uint64_t key = ch->skey[s]; key; key /= ch->B) {
+                int16_t q = colmap[key % ch->B - 1];
+                if (q >= 0) Hs[q] = 0;
+            }
+        }
+        double prev = 0;
+        int it = 0;
+        for (;; it++) {
+            if (it == GS_MAX_SWEEPS)
+                return tp_fail(TP_ERR_INTERNAL,
+                               "Markov chain solve did not converge in %d Gauss-Seidel sweeps "
+                               "(%zu states)", GS_MAX_SWEEPS, S);
+            double delta = 0;
+            for (size_t s = 0; s < S; s++) {
+                // Prefetch the rows the next state reads: when it starts a new suffix group they
+                // are all cold, and fetching them together overlaps the misses.
+                if (s + 1 < S) {
+                    for (uint64_t e = ch->row[s + 1]; e < ch->row[s + 2]; e++) {
+                        const double *Ht = H + (size_t)ch->col[e] * W;
+                        __builtin_prefetch(Ht);
+                        __builtin_prefetch(Ht + W / 2);
+                    }
+                }
+                double acc[W];
+                for (int q = 0; q < W; q++) acc[q] = ch->pconv[s];
+                for (uint64_t e = ch->row[s]; e < ch->row[s + 1]; e++) {
+                    const double p = ch->p[e], *Ht = H + (size_t)ch->col[e] * W;
+                    for (int q = 0; q < W; q++) acc[q] += p * Ht[q];
+                }
+                double inv = 1 / (1 - ch->diag[s]);
+                for (int q = 0; q < W; q++) acc[q] *= inv;
+                for (uint64_t key = ch->skey[s]; key; key /= ch->B) {
+                    int16_t q = colmap[key % ch->B - 1];
+                    if (q >= 0) acc[q] = 0;
+                }
+                double *Hs = H + s * W;
+                for (int q = 0; q < W; q++) {
+                    double d = fabs(acc[q] - Hs[q]);
+                    delta = d > delta ? d : delta;
+                    Hs[q] = acc[q];
+                }
+            }
+            if (delta <= 1e-16) break;
+            if (it >= 2 && prev > 0) {
+                double rho = delta / prev;
+                if (rho < 1 && delta * rho / (1 - rho) <= 1e-15) break;
+            }
+            prev = delta;
+        }
+        for (size_t q = 0; q < nq; q++) {
+            double p = ch->pstart_conv;
+            for (size_t s = 0; s < S; s++) p += ch->pstart[s] * H[s * W + q];
+            x->p_removed[q0 + q] = p;
+            colmap[x->todo[q0 + q]] = -1;
+        }
+        tp_log(TP_LOG_DEBUG, "markov: removal block %zu solved in %d sweeps", blk, it + 1);
+        tp_progress_add(x->progress, nq);
+    }
+    return TP_OK;
+}
+
+static tp_status removals_blocked(const chain *ch, const double *h_full, const uint32_t *todo,
+                                  size_t n_todo, size_t C, int nt, double *p_removed) {
+    size_t n_blocks = (n_todo + W - 1) / W;
+    if ((size_t)nt > n_blocks) nt = (int)n_blocks;
+    // Each thread holds an S x W block: fewer threads rather than more than ~4 GiB of blocks.
+    size_t per_thread = (ch->S ? ch->S : 1) * W * sizeof(double);
+    while (nt > 1 && (size_t)nt * per_thread > ((size_t)4 << 30)) nt--;
+    block_ctx x = {.ch = ch, .h_full = h_full, .todo = todo, .n_todo = n_todo,
+                   .p_removed = p_removed, .n_campaigns = C};
+    tp_status rc = TP_OK;
+    x.H = tp_malloc((size_t)nt * (ch->S ? ch->S : 1) * W * sizeof *x.H);
+    x.colmap = tp_malloc((size_t)nt * (C + 1) * sizeof *x.colmap);
+    if (!x.H || !x.colmap) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory for Markov removals over %zu states", ch->S);
+        goto done;
+    }
+    memset(x.colmap, 0xff, (size_t)nt * (C + 1) * sizeof *x.colmap); // all -1
+    x.progress = tp_progress_begin("markov removal effects", n_todo, "campaigns");
+    rc = tp_parallel_for(n_blocks, nt, block_range, &x);
+    tp_progress_end(x.progress);
+done:
+    tp_free(x.H);
+    tp_free(x.colmap);
+    return rc;
+}
+
+// Small chains at order >= 2: one dense LU solve per removed campaign.
 typedef struct removal_ctx {
     const chain *ch;
     bool dense;
-    const double *h_full;
     const uint32_t *todo; /* campaigns to remove */
     double *p_removed;    /* per todo entry */
     double *h;            /* per thread: S */
@@ -502,15 +673,7 @@ static tp_status removal_range(void *vctx, size_t lo, size_t hi, int tid) {
     for (size_t q = lo; q < hi; q++) {
         uint32_t c = x->todo[q];
         for (uint64_t e = ch->cstate_off[c]; e < ch->cstate_off[c + 1]; e++) rm[ch->cstate[e]] = 1;
-        if (x->dense) {
-            solve_dense(ch, rm, x->A + (size_t)tid * S * S, h);
-        } else {
-            // Warm start from the full solution: removing c only lowers h (monotone from above).
-            memcpy(h, x->h_full, S * sizeof *h);
-            for (uint64_t e = ch->cstate_off[c]; e < ch->cstate_off[c + 1]; e++) h[ch->cstate[e]] = 0;
-            tp_status rc = solve_gs(ch, rm, h);
-            if (rc != TP_OK) return tp_fail_context(rc, "removing campaign %u", c);
-        }
+        solve_dense(ch, rm, x->A + (size_t)tid * S * S, h);
         x->p_removed[q] = p_conversion(ch, h);
         for (uint64_t e = ch->cstate_off[c]; e < ch->cstate_off[c + 1]; e++) rm[ch->cstate[e]] = 0;
         tp_progress_add(x->progress, 1);
@@ -543,6 +706,10 @@ tp_status attr_markov(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c)
         rc = tp_fail(TP_ERR_NOMEM, "out of memory solving the Markov chain (%zu states)", S);
         goto done;
     }
+    if (S == 0) { // no touches at all: nothing to credit
+        c->n_states = 0;
+        goto done;
+    }
     if (x.dense && o->markov_order == 1) {
         // Each campaign is one state: state s is the campaign skey[s] - 1.
         double *pr = tp_malloc((S ? S : 1) * sizeof *pr);
@@ -563,8 +730,10 @@ tp_status attr_markov(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c)
     double P = p_conversion(&ch, h_full);
     c->base_rate = P;
     c->n_states = S;
-    if (P > 0 && n_todo > 0 && !(x.dense && o->markov_order == 1)) {
-        x.h_full = h_full;
+    if (P > 0 && n_todo > 0 && !x.dense) {
+        rc = removals_blocked(&ch, h_full, todo, n_todo, C, nt, x.p_removed);
+        if (rc != TP_OK) goto done;
+    } else if (P > 0 && n_todo > 0 && o->markov_order > 1) {
         x.todo = todo;
         x.progress = tp_progress_begin("markov removal effects", n_todo, "campaigns");
         rc = tp_parallel_for(n_todo, nt, removal_range, &x);

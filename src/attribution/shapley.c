@@ -1,8 +1,9 @@
 /* shapley.c: Shapley-value attribution. The players are the campaigns that occur in the
- * journeys; the game is v(S) = C(S) / N(S), the conversion rate of the journeys whose campaign
- * set is a subset of S (C: converting journeys, N: all journeys; v = 0 when N(S) = 0). Exact by a
- * subset-sum (zeta) transform over bitmasks up to shapley_max_exact players, O(2^P P); above
- * that, a permutation-sampling estimate with its standard error. Docs: docs/attribution.md. */
+ * journeys. Default game (set rates): v(S) = sum of the conversion rates of the observed campaign
+ * sets inside S, exact in closed form for any number of campaigns. The pooled-rate game
+ * v(S) = C(S) / N(S) and the count game v(S) = C(S) (tp_shapley_game) are exact by a subset-sum
+ * (zeta) transform over bitmasks up to shapley_max_exact players, O(2^P P); above that, a
+ * permutation-sampling estimate with its standard error. Docs: docs/attribution.md. */
 #include "attr_impl.h"
 
 #include <math.h>
@@ -191,7 +192,7 @@ static tp_status exact_range(void *vctx, size_t lo, size_t hi, int tid) {
     return TP_OK;
 }
 
-static tp_status shapley_exact(const setmap *sm, size_t P, int nt, double *phi) {
+static tp_status shapley_exact(const setmap *sm, size_t P, bool count_game, int nt, double *phi) {
     size_t M = (size_t)1 << P;
     double *cz = tp_calloc(M, sizeof *cz), *nz = tp_calloc(M, sizeof *nz);
     tp_status rc = TP_OK;
@@ -214,13 +215,30 @@ static tp_status shapley_exact(const setmap *sm, size_t P, int nt, double *phi) 
             nz[S] += nz[S ^ bit];
         }
     }
-    for (size_t S = 0; S < M; S++) cz[S] = nz[S] > 0 ? cz[S] / nz[S] : 0; // v(S), in place
+    if (!count_game) // v(S), in place
+        for (size_t S = 0; S < M; S++) cz[S] = nz[S] > 0 ? cz[S] / nz[S] : 0;
     exact_ctx x = {P, cz, phi};
     rc = tp_parallel_for(P, nt, exact_range, &x);
 done:
     tp_free(cz);
     tp_free(nz);
     return rc;
+}
+
+// ---- set rates: a sum of unanimity games, exact for any P ----
+
+/* v(S) = sum over observed sets T within S of CR(T). Each term is CR(T) times the unanimity game
+ * of T, whose Shapley value gives CR(T) / |T| to each member of T (and 0 to the others). Sets are
+ * visited in first-seen order, which is fixed by the data and the thread count. Returns v(all). */
+static double shapley_set_rates(const setmap *sm, double *phi) {
+    double total = 0;
+    for (size_t e = 0; e < sm->n_sets; e++) {
+        if (!sm->n[e]) continue;
+        double rate = (double)sm->conv[e] / (double)sm->n[e];
+        total += rate;
+        for (uint32_t q = 0; q < sm->len[e]; q++) phi[sm->members[sm->off[e] + q]] += rate / sm->len[e];
+    }
+    return total;
 }
 
 // ---- sampling: random permutations ----
@@ -301,6 +319,7 @@ typedef struct sample_ctx {
     const compact *k;
     size_t P;
     uint64_t seed;
+    bool count_game;
     double *sum, *sumsq;   /* per thread: P */
     uint32_t *perm, *rank; /* per thread: P */
     uint64_t *stepc, *stepn; /* per thread: P */
@@ -336,10 +355,31 @@ static tp_status sample_range(void *vctx, size_t lo, size_t hi, int tid) {
             size_t len = b + 2, cnt = k->count[b];
             const uint16_t *mem = k->mem[b];
             const uint32_t *cv = k->conv[b], *nn = k->n[b];
+            if (len == 2) { // the common sizes unrolled, with branch-free maxima
+                for (size_t e = 0; e < cnt; e++, mem += 2) {
+                    uint32_t a = rank[mem[0]], c = rank[mem[1]];
+                    uint32_t top = a > c ? a : c;
+                    sc[top] += cv[e];
+                    sn[top] += nn[e];
+                }
+                continue;
+            }
+            if (len == 3) {
+                for (size_t e = 0; e < cnt; e++, mem += 3) {
+                    uint32_t a = rank[mem[0]], c = rank[mem[1]], d = rank[mem[2]];
+                    uint32_t top = a > c ? a : c;
+                    top = top > d ? top : d;
+                    sc[top] += cv[e];
+                    sn[top] += nn[e];
+                }
+                continue;
+            }
             for (size_t e = 0; e < cnt; e++, mem += len) {
                 uint32_t top = rank[mem[0]];
-                for (size_t q = 1; q < len; q++)
-                    if (rank[mem[q]] > top) top = rank[mem[q]];
+                for (size_t q = 1; q < len; q++) {
+                    uint32_t a = rank[mem[q]];
+                    top = a > top ? a : top;
+                }
                 sc[top] += cv[e];
                 sn[top] += nn[e];
             }
@@ -349,7 +389,7 @@ static tp_status sample_range(void *vctx, size_t lo, size_t hi, int tid) {
         for (size_t i = 0; i < P; i++) {
             cc += sc[i];
             cn += sn[i];
-            double v = cn > 0 ? (double)cc / (double)cn : 0;
+            double v = x->count_game ? (double)cc : cn > 0 ? (double)cc / (double)cn : 0;
             double d = v - vprev;
             sum[perm[i]] += d;
             sumsq[perm[i]] += d * d;
@@ -367,7 +407,8 @@ static tp_status shapley_sample(const setmap *sm, size_t P, const tp_attr_opts *
     compact k;
     tp_status rc = compact_build(sm, P, &k);
     if (rc != TP_OK) return rc;
-    sample_ctx x = {.k = &k, .P = P, .seed = o->seed};
+    sample_ctx x = {.k = &k, .P = P, .seed = o->seed,
+                    .count_game = o->shapley_game == TP_SHAPLEY_COUNT};
     size_t sz = (size_t)nt * P;
     x.sum = tp_calloc(sz, sizeof *x.sum);
     x.sumsq = tp_calloc(sz, sizeof *x.sumsq);
@@ -437,10 +478,14 @@ tp_status attr_shapley(const tp_journeys *j, const tp_attr_opts *o, tp_credit *c
         conv += sm.conv[e];
         all += sm.n[e];
     }
-    c->base_rate = all ? (double)conv / (double)all : 0;
+    c->base_rate = o->shapley_game == TP_SHAPLEY_COUNT ? (double)conv
+                   : all ? (double)conv / (double)all : 0;
     if (P == 0) goto done;
-    if (P <= (size_t)o->shapley_max_exact) {
-        rc = shapley_exact(&sm, P, nt, phi);
+    if (o->shapley_game == TP_SHAPLEY_SET_RATES) {
+        c->base_rate = shapley_set_rates(&sm, phi);
+        c->n_samples = 0;
+    } else if (P <= (size_t)o->shapley_max_exact) {
+        rc = shapley_exact(&sm, P, o->shapley_game == TP_SHAPLEY_COUNT, nt, phi);
         c->n_samples = 0;
     } else {
         c->std_error = tp_calloc(C, sizeof *c->std_error);

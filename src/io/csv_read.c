@@ -1,6 +1,7 @@
 /* csv_read.c: the CSV/TSV reader (RFC 4180, issue #2 section 6). The whole text is mapped (or
  * inflated, for gzip input found by its magic bytes) into memory, so a column whose inferred type
- * a later row does not fit can be widened by re-parsing its earlier values from the text.
+ * a later row does not fit can be widened by re-parsing its earlier values from the text, and
+ * big bodies are cut at record ends and parsed by several threads.
  * Types: bool, int32, int64, double, date, timestamp (stored in microseconds: fraction digits
  * beyond the sixth are dropped, offsets Z/+HH:MM are folded into UTC), string. */
 #include "touchpoint/csv.h"
@@ -211,7 +212,18 @@ typedef struct tok {
     size_t n_f, cap_f;
     char *scratch;
     size_t n_s, cap_s;
+    char *const *names; /* column names for messages (NULL while reading the header) */
+    size_t n_names;
+    size_t quotes; /* quote characters consumed as RFC 4180 quoting (opening, closing, "") */
 } tok;
+
+static tp_status unterminated(const tok *t, size_t line) {
+    size_t i = t->n_f - 1;
+    if (t->names && i < t->n_names)
+        return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu, column '%s'",
+                       t->path, line, t->names[i]);
+    return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu", t->path, line);
+}
 
 static void tok_free(tok *t) {
     tp_free(t->f);
@@ -292,8 +304,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
             const char *s = p + 1;
             const char *q = memchr(s, '"', (size_t)(end - s));
             if (!q)
-                return tp_fail(TP_ERR_FORMAT, "unterminated quoted field starting in '%s', line %zu",
-                               t->path, fl->line);
+                return unterminated(t, fl->line);
             t->line += count_nl(s, q);
             const char *a = q + 1; /* after the quote: CRLF/CR-at-end end the record like LF */
             if (a < end && *a == '\r' && (a + 1 == end || a[1] == '\n')) a++;
@@ -306,17 +317,17 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
                     tp_status rc = scratch_put(t, s, (size_t)(q - s));
                     if (rc != TP_OK) return rc;
                     if (q + 1 < end && q[1] == '"') { /* "" is one quote */
+                        t->quotes += 2;
                         if ((rc = scratch_put(t, "\"", 1)) != TP_OK) return rc;
                         s = q + 2;
                         q = memchr(s, '"', (size_t)(end - s));
                         if (!q)
-                            return tp_fail(TP_ERR_FORMAT,
-                                           "unterminated quoted field starting in '%s', line %zu",
-                                           t->path, fl->line);
+                            return unterminated(t, fl->line);
                         t->line += count_nl(s, q);
                         continue;
                     }
                     /* Closing quote; text up to the delimiter is kept as is (as Python's csv). */
+                    t->quotes += 2;
                     s = q + 1;
                     const char *e = s;
                     while (e < end && *e != d && *e != '\n') e++;
@@ -330,6 +341,7 @@ static tp_status tok_next(tok *t, bool *got, size_t *rec_line) {
             } else {
                 fl->p = s;
                 fl->len = (size_t)(q - s);
+                t->quotes += 2;
                 p = a;
             }
         } else {
@@ -600,7 +612,18 @@ typedef struct ocol {
     uint8_t *nulls; /* bitmap, bit set = null (allocated on the first null) */
     size_t n_null;
     tp_strdict *dict;
+    struct scache *cache; /* strings: codes of recent short values (reset with the dict) */
 } ocol;
+
+/* A direct-mapped cache in front of the dictionary for values of at most 16 bytes (campaign
+ * names, countries, ...): one multiply-hash and two compares instead of hashing, probing and
+ * memcmp. len is the value length + 1 (0 = empty slot). */
+enum { SCACHE_BITS = 12 };
+typedef struct scache {
+    uint64_t k0, k1;
+    uint32_t len;
+    int32_t code;
+} scache;
 
 static size_t ctype_width(ctype t) {
     switch (t) {
@@ -625,6 +648,8 @@ typedef struct reader {
     size_t rows; /* rows stored */
     char **names; /* header names (n_fields) */
     size_t null_len;
+    double rows_per_byte; /* from the inference sample, to size columns once */
+    size_t quotes;        /* quote characters parse_body consumed as quoting */
 } reader;
 
 /* Null in a string column: an unquoted empty field or the null token ("" is an empty string). */
@@ -707,10 +732,36 @@ static inline bool store(reader *r, ocol *c, size_t row, const char *p, size_t n
     case CT_TS: return parse_ts(p, n, (int64_t *)c->data + row);
     case CT_STR: {
         int32_t code;
+        scache *e = NULL;
+        uint64_t k0 = 0, k1 = 0;
+        if (n <= 16) {
+            if (!c->cache) c->cache = tp_calloc((size_t)1 << SCACHE_BITS, sizeof *c->cache);
+            if (c->cache) {
+                if (n > 8) {
+                    memcpy(&k0, p, 8);
+                    memcpy(&k1, p + 8, n - 8);
+                } else {
+                    memcpy(&k0, p, n);
+                }
+                uint64_t h = (k0 * 0x9E3779B97F4A7C15ULL) ^ (k1 * 0xC2B2AE3D27D4EB4FULL) ^ n;
+                h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+                e = &c->cache[h >> (64 - SCACHE_BITS)];
+                if (e->len == n + 1 && e->k0 == k0 && e->k1 == k1) {
+                    ((int32_t *)c->data)[row] = e->code;
+                    return true;
+                }
+            }
+        }
         tp_status s = tp_strdict_intern(c->dict, p, n, &code);
         if (s != TP_OK) {
             *rc = s;
             return true;
+        }
+        if (e) {
+            e->k0 = k0;
+            e->k1 = k1;
+            e->len = (uint32_t)n + 1;
+            e->code = code;
         }
         ((int32_t *)c->data)[row] = code;
         return true;
@@ -728,6 +779,8 @@ static void tok_init(tok *t, const reader *r) {
     t->end = r->end;
     t->delim = r->delim;
     t->line = r->body_line;
+    t->names = r->names;
+    t->n_names = r->n_fields;
 }
 
 /* The next data record, skipping blank lines when records have several fields (a blank line
@@ -738,8 +791,8 @@ static tp_status next_data(const reader *r, tok *t, bool *got, size_t *line) {
         if (rc != TP_OK || !*got) return rc;
         if (r->n_fields > 1 && t->n_f == 1 && !t->f[0].quoted && t->f[0].len == 0) continue;
         if (t->n_f != r->n_fields)
-            return tp_fail(TP_ERR_FORMAT, "row has %zu fields, expected %zu, in '%s', line %zu", t->n_f,
-                           r->n_fields, r->path, *line);
+            return tp_fail(TP_ERR_FORMAT, "row has %zu field%s, expected %zu, in '%s', line %zu", t->n_f,
+                           t->n_f == 1 ? "" : "s", r->n_fields, r->path, *line);
         return TP_OK;
     }
 }
@@ -780,6 +833,8 @@ static tp_status reparse_as_string(reader *r, ocol *c, size_t rows) {
     tp_free(c->data);
     tp_free(c->nulls);
     tp_strdict_unref(c->dict);
+    tp_free(c->cache); /* its codes were into the old dictionary */
+    c->cache = NULL;
     c->data = codes;
     c->nulls = nulls;
     c->n_null = n_null;
@@ -829,8 +884,9 @@ static tp_status widen(reader *r, ocol *c, ctype nt, size_t rows) {
 
 static tp_status value_error(const reader *r, const ocol *c, const field *f) {
     int n = f->len > 60 ? 60 : (int)f->len;
-    return tp_fail(TP_ERR_FORMAT, "value \"%.*s%s\" is not a %s (schema) in '%s', line %zu, column '%s'",
-                   n, f->p, f->len > 60 ? "..." : "", ctype_names[c->type], r->path, f->line, c->name);
+    return tp_fail(TP_ERR_FORMAT,
+                   "value \"%.*s%s\" does not fit the schema type %s, in '%s', line %zu, column '%s'", n,
+                   f->p, f->len > 60 ? "..." : "", ctype_names[c->type], r->path, f->line, c->name);
 }
 
 // ---- header, inference, body ----
@@ -1013,18 +1069,22 @@ static tp_status infer(reader *r) {
         c->type = ty[j];
         if (c->type == CT_STR && (rc = tp_strdict_new(&c->dict)) != TP_OK) goto done;
     }
-    /* Size the columns once from the sample's bytes per row (+5%), instead of doubling. */
-    size_t sample_bytes = (size_t)(t.pos - r->body), total = (size_t)(r->end - r->body);
-    if (sampled && sample_bytes) {
-        double est = (double)sampled * ((double)total / (double)sample_bytes) * 1.05 + 16;
-        if ((rc = grow_rows(r, (size_t)est)) != TP_OK) goto done;
-    }
+    size_t sample_bytes = (size_t)(t.pos - r->body);
+    if (sampled && sample_bytes) r->rows_per_byte = (double)sampled / (double)sample_bytes;
 done:
     tok_free(&t);
     tp_free(ty);
     return rc;
 }
 
+/* Size the columns once for the text [body, end) from the sample's bytes per row (+5%). */
+static tp_status presize(reader *r) {
+    if (r->rows_per_byte <= 0) return TP_OK;
+    double est = r->rows_per_byte * (double)(r->end - r->body) * 1.05 + 16;
+    return grow_rows(r, (size_t)est);
+}
+
+/* Parse every data record of [r->body, r->end) into r->cols, widening as needed. */
 static tp_status parse_body(reader *r) {
     tp_status rc = TP_OK;
     tok t;
@@ -1055,23 +1115,166 @@ static tp_status parse_body(reader *r) {
             }
             ctype nt = join(c->type, classify(f->p, f->len));
             if ((rc = widen(r, c, nt, row)) != TP_OK) goto done;
-            if (nt == CT_STR && !c->dict) {
-                if ((rc = tp_strdict_new(&c->dict)) != TP_OK) goto done;
-            }
             bool ok = store(r, c, row, f->p, f->len, &rc);
             TP_ASSERT(ok);
             if (rc != TP_OK) goto done;
         }
         r->rows++;
     }
-    /* Columns with no value at all are strings (a quoted "" is an empty string). */
-    for (size_t j = 0; j < r->n_cols; j++)
-        if (r->cols[j].type == CT_NULL && (rc = reparse_as_string(r, &r->cols[j], r->rows)) != TP_OK)
-            goto done;
 done:
+    r->quotes = t.quotes;
     tok_free(&t);
     return rc;
 }
+
+// ---- parallel parsing: quote-free text splits at line ends ----
+
+/* A part of the body parsed on its own: a copy of the reader with its own range and columns. */
+static void part_free(reader *p) {
+    for (size_t j = 0; j < p->n_cols && p->cols; j++) {
+        tp_free(p->cols[j].data);
+        tp_free(p->cols[j].nulls);
+        tp_free(p->cols[j].cache);
+        tp_strdict_unref(p->cols[j].dict);
+    }
+    tp_free(p->cols);
+    p->cols = NULL;
+}
+
+static tp_status part_init(const reader *r, reader *p, const char *body, const char *end, size_t line) {
+    *p = *r;
+    p->body = body;
+    p->end = end;
+    p->body_line = line;
+    p->cap = p->rows = 0;
+    p->cols = tp_calloc(r->n_cols ? r->n_cols : 1, sizeof *p->cols);
+    if (!p->cols) return tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
+    for (size_t j = 0; j < r->n_cols; j++) {
+        ocol *c = &p->cols[j];
+        c->name = r->cols[j].name;
+        c->src = r->cols[j].src;
+        c->type = r->cols[j].type;
+        c->fixed = r->cols[j].fixed;
+        if (c->type == CT_STR) {
+            tp_status rc = tp_strdict_new(&c->dict);
+            if (rc != TP_OK) return rc;
+        }
+    }
+    return presize(p);
+}
+
+/* Exact count of byte ch in [p, e), eight bytes at a time (the 7-bit add cannot carry across
+ * bytes, so unlike the haszero trick every byte's flag is exact). */
+static size_t count_byte(const char *p, const char *e, char ch) {
+    size_t n = 0;
+#if defined(__GNUC__)
+    const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL, m = 0x0101010101010101ULL * (uint8_t)ch;
+    while (e - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        v ^= m; /* zero bytes where ch was */
+        uint64_t nz = ((v & lo7) + lo7) | v; /* high bit set where the byte is not zero */
+        n += (size_t)__builtin_popcountll(~nz & ~lo7);
+        p += 8;
+    }
+#endif
+    for (; p < e; p++) n += *p == ch;
+    return n;
+}
+
+typedef struct part_job {
+    reader *parts;
+    tp_status *rc;
+    bool *irregular;   /* a part used quotes outside RFC 4180 quoting: the split may be wrong */
+    const char **cuts; /* quote counting: [cuts[i], cuts[i+1]) */
+    size_t *counts;
+    bool check;
+} part_job;
+
+static tp_status part_run(void *ctx, size_t lo, size_t hi, int tid) {
+    part_job *job = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) {
+        reader *p = &job->parts[i];
+        job->rc[i] = parse_body(p);
+        if (job->check && job->rc[i] == TP_OK) job->irregular[i] = count_byte(p->body, p->end, '"') != p->quotes;
+    }
+    return TP_OK; /* failures are re-run on the caller's thread for the right line number */
+}
+
+static tp_status count_run(void *ctx, size_t lo, size_t hi, int tid) {
+    part_job *job = ctx;
+    (void)tid;
+    for (size_t i = lo; i < hi; i++) job->counts[i] = count_byte(job->cuts[i], job->cuts[i + 1], '"');
+    return TP_OK;
+}
+
+/* Split [body, end) into n parts at record ends and parse them in parallel.
+ * Without quotes every LF ends a record. With quotes, an LF ends a record when an even number
+ * of quotes precedes it, which holds as long as every quote so far was RFC 4180 quoting (opening,
+ * closing, doubled); quotes are counted in parallel first. Each part then checks that all its
+ * quotes were quoting. If every part is clean, every cut was a true record boundary (by
+ * induction from the first part) and the parts equal a sequential parse. If any part failed or
+ * found a stray quote, *fallback asks for the sequential parse: it is the reference for the error
+ * message (and its line), and a failing read need not be fast. */
+static tp_status parse_parallel(reader *r, size_t n, bool quoted, reader **out_parts, bool *fallback) {
+    tp_status rc = TP_OK;
+    *fallback = false;
+    reader *parts = tp_calloc(n, sizeof *parts);
+    tp_status *rcs = tp_calloc(n, sizeof *rcs);
+    bool *irregular = tp_calloc(n, sizeof *irregular);
+    const char **cuts = tp_calloc(n + 1, sizeof *cuts);
+    size_t *counts = tp_calloc(n, sizeof *counts);
+    if (!parts || !rcs || !irregular || !cuts || !counts) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", r->path);
+        goto done;
+    }
+    size_t len = (size_t)(r->end - r->body);
+    part_job job = {parts, rcs, irregular, cuts, counts, quoted};
+    for (size_t i = 0; i <= n; i++) cuts[i] = i == n ? r->end : r->body + len / n * i;
+    if (quoted && (rc = tp_parallel_for(n, (int)n, count_run, &job)) != TP_OK) goto done;
+    /* Move each cut to just after the next LF outside quotes. */
+    size_t parity = 0;
+    const char *prev = r->body;
+    for (size_t i = 1; i < n; i++) {
+        parity += counts[i - 1];
+        const char *p = cuts[i];
+        size_t par = parity & 1;
+        if (!quoted) {
+            const char *nl = memchr(p, '\n', (size_t)(r->end - p));
+            p = nl ? nl + 1 : r->end;
+        } else {
+            for (; p < r->end; p++) {
+                if (*p == '"') par ^= 1;
+                else if (*p == '\n' && !par) break;
+            }
+            if (p < r->end) p++;
+        }
+        if (p < prev) p = prev; /* an earlier cut went past this one: this part is empty */
+        cuts[i] = p;
+        prev = p;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = part_init(r, &parts[i], cuts[i], cuts[i + 1], 0)) != TP_OK) goto done;
+    if ((rc = tp_parallel_for(n, (int)n, part_run, &job)) != TP_OK) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] != TP_OK || irregular[i]) {
+            *fallback = true;
+            goto done;
+        }
+    *out_parts = parts;
+    parts = NULL;
+done:
+    for (size_t i = 0; parts && i < n; i++) part_free(&parts[i]);
+    tp_free(parts);
+    tp_free(rcs);
+    tp_free(irregular);
+    tp_free(cuts);
+    tp_free(counts);
+    return rc;
+}
+
+// ---- the frame ----
 
 static tp_dtype dtype_of(ctype t) {
     switch (t) {
@@ -1087,28 +1290,90 @@ static tp_dtype dtype_of(ctype t) {
     return TP_DTYPE_STR;
 }
 
-static tp_status build_frame(reader *r, tp_frame **out) {
+/* Column j from the parts in order: agree on the joined type (widening parts, re-parsing to
+ * string where needed), merge the string dictionaries (in part order, so codes are the same as a
+ * sequential read's), concatenate. */
+static tp_status build_column(reader *parts, size_t n, size_t j, tp_column **out) {
+    tp_status rc = TP_OK;
+    tp_column *col = NULL;
+    tp_strdict *dict = NULL;
+    int32_t *map = NULL;
+    ctype t = CT_NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        t = join(t, parts[i].cols[j].type);
+        total += parts[i].rows;
+    }
+    if (t == CT_NULL) t = CT_STR; /* no value at all: strings (a quoted "" is an empty string) */
+    for (size_t i = 0; i < n; i++) {
+        ocol *c = &parts[i].cols[j];
+        if (c->type != t && (rc = widen(&parts[i], c, t, parts[i].rows)) != TP_OK) goto done;
+    }
+    const ocol *c0 = &parts[0].cols[j];
+    if (t == CT_STR) {
+        if (n == 1) {
+            dict = tp_strdict_ref(c0->dict);
+        } else if ((rc = tp_strdict_new(&dict)) != TP_OK) {
+            goto done;
+        }
+        rc = tp_column_new_dict(c0->name, TP_DTYPE_STR, dict, total, &col);
+    } else {
+        rc = tp_column_new(c0->name, dtype_of(t), total, &col);
+    }
+    if (rc != TP_OK) goto done;
+    if (t == CT_TS) tp_column_set_unit(col, TP_UNIT_MICROS);
+    if ((rc = tp_column_resize(col, total)) != TP_OK) goto done;
+    size_t w = ctype_width(t), at = 0;
+    char *dst = tp_column_data(col);
+    for (size_t i = 0; i < n; i++) {
+        ocol *c = &parts[i].cols[j];
+        size_t rows = parts[i].rows;
+        if (t == CT_STR && n > 1) { /* re-intern this part's strings, remap its codes */
+            size_t nd = tp_strdict_size(c->dict);
+            tp_free(map);
+            map = tp_malloc((nd ? nd : 1) * sizeof *map);
+            if (!map) {
+                rc = tp_fail(TP_ERR_NOMEM, "out of memory reading '%s'", parts[0].path);
+                goto done;
+            }
+            for (size_t k = 0; k < nd; k++) {
+                size_t len;
+                const char *s = tp_strdict_get(c->dict, (int32_t)k, &len);
+                if ((rc = tp_strdict_intern(dict, s, len, &map[k])) != TP_OK) goto done;
+            }
+            const int32_t *src = c->data;
+            int32_t *d = (int32_t *)dst + at;
+            for (size_t k = 0; k < rows; k++) d[k] = row_is_null(c, k) ? 0 : map[src[k]];
+        } else if (rows) {
+            memcpy(dst + at * w, c->data, rows * w);
+        }
+        if (c->n_null)
+            for (size_t k = 0; k < rows; k++)
+                if (row_is_null(c, k) && (rc = tp_column_set_null(col, at + k, true)) != TP_OK) goto done;
+        /* free the staging buffers early: peak memory is about one column, not the table twice */
+        tp_free(c->data);
+        c->data = NULL;
+        at += rows;
+    }
+    *out = col;
+    col = NULL;
+done:
+    tp_free(map);
+    tp_strdict_unref(dict);
+    tp_column_free(col);
+    return rc;
+}
+
+static tp_status build_frame(reader *parts, size_t n, tp_frame **out) {
     tp_status rc;
     tp_frame *fr = NULL;
     tp_column *col = NULL;
     if ((rc = tp_frame_new(&fr)) != TP_OK) goto done;
-    for (size_t j = 0; j < r->n_cols; j++) {
-        ocol *c = &r->cols[j];
-        tp_dtype dt = dtype_of(c->type);
-        if (c->type == CT_STR) rc = tp_column_new_dict(c->name, dt, c->dict, r->rows, &col);
-        else rc = tp_column_new(c->name, dt, r->rows, &col);
-        if (rc != TP_OK) goto done;
-        if (c->type == CT_TS) tp_column_set_unit(col, TP_UNIT_MICROS);
-        if ((rc = tp_column_resize(col, r->rows)) != TP_OK) goto done;
-        if (r->rows) memcpy(tp_column_data(col), c->data, r->rows * ctype_width(c->type));
-        if (c->n_null)
-            for (size_t k = 0; k < r->rows; k++)
-                if (row_is_null(c, k) && (rc = tp_column_set_null(col, k, true)) != TP_OK) goto done;
-        if ((rc = tp_frame_add_take(fr, col)) != TP_OK) goto done;
+    for (size_t j = 0; j < parts[0].n_cols; j++) {
+        if ((rc = build_column(parts, n, j, &col)) != TP_OK) goto done;
+        rc = tp_frame_add_take(fr, col); /* takes the column even when it fails */
         col = NULL;
-        /* free the staging buffer early: peak memory is one column, not the whole table twice */
-        tp_free(c->data);
-        c->data = NULL;
+        if (rc != TP_OK) goto done;
     }
     *out = fr;
     fr = NULL;
@@ -1117,6 +1382,10 @@ done:
     tp_frame_free(fr);
     return rc;
 }
+
+/* Bodies at least this big, without quotes, are parsed by several threads (a part gets at least
+ * a quarter of it). Not static: internal knob the fuzzer lowers to compare both paths. */
+size_t tp_csv_parallel_min_bytes = 4u << 20;
 
 tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame **out) {
     tp_status rc;
@@ -1127,7 +1396,8 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     }
     *out = NULL;
     input in;
-    reader r;
+    reader r, *parts = NULL;
+    size_t n_parts = 0;
     memset(&r, 0, sizeof r);
     r.path = path;
     r.o = opts;
@@ -1136,15 +1406,31 @@ tp_status tp_csv_read_file(const char *path, const tp_csv_opts *opts, tp_frame *
     if ((rc = read_header(&r, in.data, in.len)) != TP_OK) goto done;
     if ((rc = setup_columns(&r)) != TP_OK) goto done;
     if ((rc = infer(&r)) != TP_OK) goto done;
-    if ((rc = parse_body(&r)) != TP_OK) goto done;
-    rc = build_frame(&r, out);
-done:
-    for (size_t j = 0; j < r.n_cols; j++) {
-        tp_free(r.cols[j].data);
-        tp_free(r.cols[j].nulls);
-        tp_strdict_unref(r.cols[j].dict);
+    size_t body_len = (size_t)(r.end - r.body);
+    int nt = tp_threads_default();
+    size_t min_bytes = tp_csv_parallel_min_bytes ? tp_csv_parallel_min_bytes : 1;
+    bool fallback = true;
+    if (nt > 1 && body_len >= min_bytes && r.n_cols > 0) {
+        size_t per = min_bytes / 4 ? min_bytes / 4 : 1;
+        size_t n = (size_t)nt;
+        if (n > body_len / per) n = body_len / per;
+        if (n < 1) n = 1;
+        bool quoted = memchr(r.body, '"', body_len) != NULL;
+        if ((rc = parse_parallel(&r, n, quoted, &parts, &fallback)) != TP_OK) goto done;
+        if (!fallback) {
+            n_parts = n;
+            rc = build_frame(parts, n_parts, out);
+        }
     }
-    tp_free(r.cols);
+    if (fallback) {
+        if ((rc = presize(&r)) != TP_OK) goto done;
+        if ((rc = parse_body(&r)) != TP_OK) goto done;
+        rc = build_frame(&r, 1, out);
+    }
+done:
+    for (size_t i = 0; i < n_parts && parts; i++) part_free(&parts[i]);
+    tp_free(parts);
+    part_free(&r);
     for (size_t i = 0; i < r.n_fields && r.names; i++) tp_free(r.names[i]);
     tp_free(r.names);
     input_free(&in);

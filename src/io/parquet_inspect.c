@@ -3,6 +3,7 @@
  * statistics decoded to readable values (numbers, strings, timestamps) rather than raw bytes. */
 #include "io/parquet_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static void put_escaped(FILE *fp, const uint8_t *p, size_t n, bool text) {
@@ -109,6 +110,14 @@ static void put_stat(FILE *fp, const pq_schema_elem *e, const pq_bytes *b) {
         break;
     case PQ_BYTE_ARRAY:
     case PQ_FLBA:
+        if (e->logical == PQ_LT_FLOAT16 && b->len == 2) {
+            uint16_t h = (uint16_t)(b->p[0] | b->p[1] << 8);
+            int ex = (h >> 10) & 0x1f, mant = h & 0x3ff;
+            double v = ex == 0 ? ldexp(mant, -24) : ex == 31 ? (mant ? NAN : INFINITY) : ldexp(mant | 0x400, ex - 25);
+            tp_format_f64(h >> 15 ? -v : v, buf);
+            fputs(buf, fp);
+            return;
+        }
         if (dec && b->len <= 8) {
             uint64_t u = b->len && (b->p[0] & 0x80) ? ~0ull : 0;
             for (uint32_t k = 0; k < b->len; k++) u = u << 8 | b->p[k];

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,6 +44,8 @@ typedef struct pq_col {
     tp_time_unit unit;
     conv cv;
     double scale;                /* decimals: 10^scale */
+    int digits;                  /* decimals: the scale itself */
+    bool uuid;                   /* FLBA(16) UUID: read as its canonical 36-character text */
     tp_strdict *dict;            /* strings: shared by every row group read from this reader */
 } pq_col;
 
@@ -71,12 +75,14 @@ struct tp_pq_reader {
     size_t i64_cap;
     uint8_t *dict_vals;          /* current chunk's dictionary, in the output type */
     size_t dict_cap;
+    uint8_t *nulls_buf;          /* non-null values of a page with nulls, before spreading */
+    size_t nulls_cap;
 };
 
 /* Sizes we refuse as corrupt rather than try to allocate (a hostile header must not be able to
  * make us allocate much more than the file holds). */
 #define PAGE_LIMIT_FLOOR ((size_t)256 << 20)
-#define ROWGROUP_BYTES_FLOOR ((size_t)512 << 20)
+#define ROWGROUP_BYTES_FLOOR ((size_t)256 << 20)
 
 static tp_status grow(void **buf, size_t *cap, size_t need) {
     if (need <= *cap) return TP_OK;
@@ -126,6 +132,7 @@ static tp_status map_type(pq_col *c) {
         int scale = lt == PQ_LT_DECIMAL ? e->lt_scale : e->scale;
         if (scale < 0 || scale > 76) return tp_fail(TP_ERR_FORMAT, "column '%s': decimal scale %d is invalid", c->name, scale);
         c->scale = pow10i(scale);
+        c->digits = scale;
     }
     switch (t) {
     case PQ_BOOLEAN: c->dtype = TP_DTYPE_BOOL; c->cv = CV_BOOL; return TP_OK;
@@ -163,6 +170,8 @@ static tp_status map_type(pq_col *c) {
         if (e->type_length <= 0)
             return tp_fail(TP_ERR_FORMAT, "column '%s': FIXED_LEN_BYTE_ARRAY length %d is invalid", c->name,
                            e->type_length);
+        if (is_dec && e->type_length > 64)
+            return tp_fail(TP_ERR_FORMAT, "column '%s': a %d-byte decimal is too wide", c->name, e->type_length);
         if (is_dec) { c->dtype = TP_DTYPE_F64; c->cv = CV_DECBA; return TP_OK; }
         if (lt == PQ_LT_FLOAT16) {
             if (e->type_length != 2)
@@ -171,8 +180,9 @@ static tp_status map_type(pq_col *c) {
             c->cv = CV_F16;
             return TP_OK;
         }
-        c->dtype = TP_DTYPE_BYTES;
         c->cv = CV_STR;
+        c->uuid = lt == PQ_LT_UUID && e->type_length == 16;
+        c->dtype = c->uuid ? TP_DTYPE_STR : TP_DTYPE_BYTES;
         return TP_OK;
     case PQ_BYTE_ARRAY:
         if (is_dec) { c->dtype = TP_DTYPE_F64; c->cv = CV_DECBA; return TP_OK; }
@@ -286,10 +296,14 @@ tp_status tp_pq_open(const char *path, tp_pq_reader **out) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return tp_fail(TP_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return tp_fail(TP_ERR_IO, "cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     tp_pq_reader *r = tp_calloc(1, sizeof *r);
     if (!r || !(r->path = tp_strdup(path))) {
@@ -341,6 +355,7 @@ void tp_pq_close(tp_pq_reader *r) {
     tp_free(r->vals);
     tp_free(r->i64);
     tp_free(r->dict_vals);
+    tp_free(r->nulls_buf);
     tp_free(r->path);
     tp_free(r);
 }
@@ -413,23 +428,61 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
-/* Big-endian two's complement integer of any length, as a double. */
-static double be_int_to_double(const uint8_t *p, size_t n) {
+/* Decimals to double, correctly rounded (as strtod of the decimal text would be): when the
+ * unscaled value and 10^scale are both exact doubles one division rounds once; otherwise the
+ * digits go through strtod. */
+static double dec_slow_i64(int64_t v, int digits) {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%llde-%d", (long long)v, digits);
+    return strtod(buf, NULL);
+}
+
+static double dec_i64(int64_t v, const pq_col *c) {
+    if (c->digits <= 22 && v > -(1LL << 53) && v < (1LL << 53)) return (double)v / c->scale;
+    return dec_slow_i64(v, c->digits);
+}
+
+/* Big-endian two's complement integer of n bytes with the column's scale. */
+static double dec_be(const uint8_t *p, size_t n, const pq_col *c) {
     if (n == 0) return 0;
-    // drop sign-extension bytes so that up to 8 significant bytes convert exactly through int64
     bool neg = p[0] & 0x80;
-    while (n > 8 && p[0] == (neg ? 0xff : 0x00) && ((p[1] & 0x80) != 0) == neg) {
+    // drop sign-extension bytes so that up to 8 significant bytes go through int64
+    while (n > 1 && p[0] == (neg ? 0xff : 0x00) && ((p[1] & 0x80) != 0) == neg) {
         p++;
         n--;
     }
     if (n <= 8) {
         uint64_t u = neg ? ~0ull : 0;
         for (size_t k = 0; k < n; k++) u = u << 8 | p[k];
-        return (double)(int64_t)u;
+        return dec_i64((int64_t)u, c);
     }
-    double v = 0;
-    for (size_t k = 0; k < n; k++) v = v * 256 + (neg ? (uint8_t)~p[k] : p[k]);
-    return neg ? -(v + 1) : v;
+    // wide: magnitude in base 256, then decimal digits by repeated division by 10
+    uint8_t mag[64];
+    char digits[200];
+    if (n > sizeof mag) return NAN; // callers refuse wider values
+    unsigned carry = 1;
+    for (size_t k = n; k-- > 0;) { // two's complement negation when negative
+        unsigned b = neg ? (uint8_t)~p[k] + carry : p[k];
+        carry = neg ? b >> 8 : 0;
+        mag[k] = (uint8_t)b;
+    }
+    size_t nd = 0, start = 0;
+    while (start < n) {
+        unsigned rem = 0;
+        for (size_t k = start; k < n; k++) {
+            unsigned cur = rem << 8 | mag[k];
+            mag[k] = (uint8_t)(cur / 10);
+            rem = cur % 10;
+        }
+        digits[nd++] = (char)('0' + rem);
+        while (start < n && mag[start] == 0) start++;
+    }
+    char buf[240];
+    size_t o = 0;
+    if (neg) buf[o++] = '-';
+    while (nd) buf[o++] = digits[--nd];
+    snprintf(buf + o, sizeof buf - o, "e-%d", c->digits);
+    return strtod(buf, NULL);
 }
 
 /* INT96 (nanoseconds of the day, Julian day) -> microseconds since the epoch. */
@@ -461,14 +514,14 @@ static void convert_fixed(const pq_col *c, const uint8_t *src, size_t n, void *o
         for (size_t i = 0; i < n; i++) {
             int32_t v;
             memcpy(&v, src + 4 * i, 4);
-            ((double *)out)[i] = v / c->scale;
+            ((double *)out)[i] = dec_i64(v, c);
         }
         return;
     case CV_DEC64:
         for (size_t i = 0; i < n; i++) {
             int64_t v;
             memcpy(&v, src + 8 * i, 8);
-            ((double *)out)[i] = (double)v / c->scale;
+            ((double *)out)[i] = dec_i64(v, c);
         }
         return;
     case CV_INT96:
@@ -478,7 +531,7 @@ static void convert_fixed(const pq_col *c, const uint8_t *src, size_t n, void *o
         for (size_t i = 0; i < n; i++) ((float *)out)[i] = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
         return;
     case CV_DECBA:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = be_int_to_double(src + w * i, w) / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_be(src + w * i, w, c);
         return;
     case CV_BOOL:
     case CV_STR: break; // not fixed-width conversions
@@ -496,11 +549,11 @@ static void convert_i64(const pq_col *c, const int64_t *v, size_t n, void *out) 
         for (size_t i = 0; i < n; i++) ((int64_t *)out)[i] = (int64_t)(uint32_t)(uint64_t)v[i];
         return;
     case CV_DEC32:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = (int32_t)(uint32_t)(uint64_t)v[i] / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_i64((int32_t)(uint32_t)(uint64_t)v[i], c);
         return;
     case CV_I64: memcpy(out, v, n * 8); return;
     case CV_DEC64:
-        for (size_t i = 0; i < n; i++) ((double *)out)[i] = (double)v[i] / c->scale;
+        for (size_t i = 0; i < n; i++) ((double *)out)[i] = dec_i64(v[i], c);
         return;
     default: TP_ASSERT(0);
     }
@@ -533,10 +586,20 @@ static tp_status ba_sink(void *vctx, size_t i, const uint8_t *p, uint32_t len) {
     ba_ctx *x = vctx;
     if (x->c->cv == CV_DECBA) {
         if (len > 64) return tp_fail(TP_ERR_FORMAT, "decimal of %u bytes is too wide", len);
-        ((double *)x->out)[i] = be_int_to_double(p, len) / x->c->scale;
+        ((double *)x->out)[i] = dec_be(p, len, x->c);
         return TP_OK;
     }
     int32_t code;
+    char text[36];
+    if (x->c->uuid && len == 16) { // 8-4-4-4-12 lower-case hex, as every UUID is printed
+        static const char hex[] = "0123456789abcdef";
+        for (int k = 0, o = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10) text[o++] = '-';
+            text[o++] = hex[p[k] >> 4];
+            text[o++] = hex[p[k] & 15];
+        }
+        return tp_strdict_intern(x->c->dict, text, sizeof text, &((int32_t *)x->out)[i]);
+    }
     if (x->last && len == x->last_len && memcmp(p, x->last, len) == 0) code = x->last_code;
     else {
         tp_status rc = tp_strdict_intern(x->c->dict, (const char *)p, len, &code);
@@ -555,6 +618,30 @@ static tp_status flba_to_sink(const uint8_t *p, size_t w, size_t n, ba_ctx *x) {
         tp_status rc = ba_sink(x, i, p + i * w, (uint32_t)w);
         if (rc != TP_OK) return rc;
     }
+    return TP_OK;
+}
+
+/* Before allocating for a page, check its claimed uncompressed size against what the codec can
+ * produce from clen bytes (snappy records the size; deflate and lz4 have bounded ratios). */
+static tp_status plausible_size(int codec, const uint8_t *src, size_t clen, size_t ulen) {
+    size_t limit = PAGE_LIMIT_FLOOR;
+    if (clen < SIZE_MAX / 1100 && clen * 1100 > limit) limit = clen * 1100;
+    if (codec == TP_CODEC_SNAPPY) {
+        uint64_t n = 0; // snappy's preamble: the uncompressed length as a varint
+        for (size_t k = 0, sh = 0; k < clen && k < 5; k++, sh += 7) {
+            n |= (uint64_t)(src[k] & 0x7f) << sh;
+            if (!(src[k] & 0x80)) break;
+        }
+        if (n != ulen)
+            return tp_fail(TP_ERR_FORMAT, "snappy page holds %llu bytes, the header says %zu", (unsigned long long)n, ulen);
+    } else if (codec == TP_CODEC_GZIP) {
+        limit = clen * 1032 + 1024; // deflate's maximum ratio
+    } else if (codec == TP_CODEC_LZ4 || codec == TP_CODEC_LZ4_RAW) {
+        limit = clen * 256 + 1024;  // lz4's maximum ratio (~255)
+    }
+    if (ulen > limit)
+        return tp_fail(TP_ERR_FORMAT, "page claims %zu uncompressed bytes from %zu compressed: refusing as corrupt", ulen,
+                       clen);
     return TP_OK;
 }
 
@@ -698,23 +785,31 @@ static tp_status read_dictionary(chunk_state *s, const pq_page_header *h, const 
 }
 
 /* Place n_vals decoded values (in r->vals-like buffer src) over n rows with def levels lev. */
+/* Spread nonnull decoded values (src) over n rows following the definition levels in r->lev;
+ * the rows between stay zero and are marked null. */
+#define SCATTER(T)                                                                                  \
+    do {                                                                                            \
+        T *d = (T *)dst;                                                                            \
+        const T *v = (const T *)src;                                                                \
+        for (size_t i = 0; i < n; i++)                                                              \
+            if (lev[i] == md) d[i] = v[j++];                                                         \
+    } while (0)
 static tp_status scatter(chunk_state *s, const uint32_t *lev, size_t n, const uint8_t *src) {
-    size_t ow = tp_dtype_size(s->c->dtype);
+    size_t ow = tp_dtype_size(s->c->dtype), j = 0;
+    uint32_t md = (uint32_t)s->c->max_def;
     uint8_t *dst = (uint8_t *)tp_column_data(s->col) + s->rows_done * ow;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (lev[i] == (uint32_t)s->c->max_def) {
-            memcpy(dst + i * ow, src + j * ow, ow);
-            j++;
-        } else {
+    if (ow == 1) SCATTER(uint8_t);
+    else if (ow == 4) SCATTER(uint32_t);
+    else SCATTER(uint64_t);
+    for (size_t i = 0; i < n; i++)
+        if (lev[i] != md) {
             tp_status rc = tp_column_set_null(s->col, s->rows_done + i, true);
             if (rc != TP_OK) return rc;
         }
-    }
     return TP_OK;
 }
 
-/* Def levels decoded into r->lev; returns the non-null count. */
+/* Decode a page's values into the column at rows_done (through a side buffer when it has nulls). */
 static tp_status page_values(chunk_state *s, int enc, size_t n, size_t nonnull, bool has_lev,
                              const uint8_t *p, size_t len) {
     tp_pq_reader *r = s->r;
@@ -724,23 +819,42 @@ static tp_status page_values(chunk_state *s, int enc, size_t n, size_t nonnull, 
         void *out = (uint8_t *)tp_column_data(s->col) + s->rows_done * ow;
         return decode_values(s, enc, p, len, n, out);
     }
-    // decode into a side buffer, then spread over the rows (vals may be used by BSS/DBA: use i64's neighbour)
-    uint8_t *tmp = tp_malloc(nonnull * ow + 8);
-    if (!tmp) return tp_fail(TP_ERR_NOMEM, "out of memory decoding a page of %zu values", nonnull);
-    rc = decode_values(s, enc, p, len, nonnull, tmp);
-    if (rc == TP_OK) rc = scatter(s, r->lev, n, tmp);
-    tp_free(tmp);
-    return rc;
+    // decode_values may use every other scratch buffer (indices, BSS, DELTA): this one is its own
+    if ((rc = grow((void **)&r->nulls_buf, &r->nulls_cap, nonnull * ow + 8)) != TP_OK) return rc;
+    if ((rc = decode_values(s, enc, p, len, nonnull, r->nulls_buf)) != TP_OK) return rc;
+    return scatter(s, r->lev, n, r->nulls_buf);
+}
+
+/* Definition levels that are one RLE run of max_def (a page without nulls, the common case for
+ * OPTIONAL columns) need not be expanded. */
+static bool levels_all_present(const uint8_t *p, size_t len, int bw, uint32_t md, size_t n) {
+    uint64_t h = 0;
+    size_t pos = 0;
+    for (int sh = 0; pos < len && sh < 64; sh += 7) {
+        uint8_t b = p[pos++];
+        h |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) break;
+        if (pos == len) return false;
+    }
+    if ((h & 1) || (h >> 1) < n) return false;
+    size_t vb = ((size_t)bw + 7) / 8;
+    if (len - pos < vb) return false;
+    uint32_t v = 0;
+    for (size_t k = 0; k < vb; k++) v |= (uint32_t)p[pos + k] << (8 * k);
+    return v == md;
 }
 
 static tp_status count_levels(chunk_state *s, size_t n, size_t *nonnull) {
     const uint32_t *lev = s->r->lev;
     size_t k = 0;
-    uint32_t md = (uint32_t)s->c->max_def;
-    for (size_t i = 0; i < n; i++) {
-        if (lev[i] > md) return tp_fail(TP_ERR_FORMAT, "definition level %u exceeds the maximum %u", lev[i], md);
+    uint32_t md = (uint32_t)s->c->max_def, any = 0;
+    for (size_t i = 0; i < n; i++) { // branch-free so it vectorises; a level > md sets a bit above md
+        any |= lev[i];
         k += lev[i] == md;
     }
+    if (any > md)
+        for (size_t i = 0; i < n; i++)
+            if (lev[i] > md) return tp_fail(TP_ERR_FORMAT, "definition level %u exceeds the maximum %u", lev[i], md);
     *nonnull = k;
     return TP_OK;
 }
@@ -748,6 +862,7 @@ static tp_status count_levels(chunk_state *s, size_t n, size_t *nonnull) {
 static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uint8_t *p, size_t len) {
     tp_pq_reader *r = s->r;
     size_t n = (size_t)h->num_values, nonnull = n;
+    bool all = false;
     tp_status rc;
     if (n > s->num_rows - s->rows_done)
         return tp_fail(TP_ERR_FORMAT, "data page holds %zu values, only %zu rows remain", n, s->num_rows - s->rows_done);
@@ -759,7 +874,8 @@ static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uin
             uint32_t l;
             memcpy(&l, p, 4);
             if (l > len - 4) return tp_fail(TP_ERR_FORMAT, "definition levels length %u runs past the page", l);
-            if ((rc = pq_rle_decode(p + 4, l, bw, r->lev, n)) != TP_OK) return rc;
+            all = levels_all_present(p + 4, l, bw, (uint32_t)s->c->max_def, n);
+            if (!all && (rc = pq_rle_decode(p + 4, l, bw, r->lev, n)) != TP_OK) return rc;
             p += 4 + l;
             len -= 4 + (size_t)l;
         } else if (h->def_encoding == PQ_ENC_BIT_PACKED) {
@@ -770,7 +886,7 @@ static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uin
             len -= bytes;
         } else
             return tp_fail(TP_ERR_FORMAT, "definition level encoding %s is not supported", tp_pq_encoding_name(h->def_encoding));
-        if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
+        if (!all && (rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
     }
     if ((rc = page_values(s, h->encoding, n, nonnull, s->c->max_def > 0, p, len)) != TP_OK) return rc;
     s->rows_done += n;
@@ -789,15 +905,15 @@ static tp_status data_page_v2(chunk_state *s, const pq_page_header *h, const uin
     if (s->c->max_def > 0) {
         if ((rc = grow((void **)&r->lev, &r->lev_cap, n * 4 + 4)) != TP_OK) return rc;
         int bw = pq_bit_width((uint32_t)s->c->max_def);
-        if ((rc = pq_rle_decode(body + rl, dl, bw, r->lev, n)) != TP_OK) return rc;
-        if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
-        if (h->num_nulls != (int32_t)(n - nonnull))
-            return tp_fail(TP_ERR_FORMAT, "page v2 says %d nulls, its levels have %zu", h->num_nulls, n - nonnull);
-    } else if (h->num_nulls != 0)
-        return tp_fail(TP_ERR_FORMAT, "page v2 of a required column says %d nulls", h->num_nulls);
+        if (!levels_all_present(body + rl, dl, bw, (uint32_t)s->c->max_def, n)) {
+            if ((rc = pq_rle_decode(body + rl, dl, bw, r->lev, n)) != TP_OK) return rc;
+            if ((rc = count_levels(s, n, &nonnull)) != TP_OK) return rc;
+        }
+    } // num_nulls is informational: the levels decide (as in Arrow's reader)
     const uint8_t *vp = body + rl + dl;
     size_t vlen = clen - rl - dl, ulen = (size_t)h->uncompressed_size - rl - dl;
     if (h->is_compressed && s->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
+        if ((rc = plausible_size(s->codec, vp, vlen, ulen)) != TP_OK) return rc;
         if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen)) != TP_OK) return rc;
         if ((rc = tp_codec_decompress((tp_codec)s->codec, vp, vlen, r->page_buf, ulen)) != TP_OK) return rc;
         vp = r->page_buf;
@@ -848,11 +964,6 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
                 return tp_fail(TP_ERR_FORMAT, "page CRC mismatch (stored %08x, computed %08x): the page is corrupt", h.crc,
                                crc);
         }
-        size_t limit = PAGE_LIMIT_FLOOR;
-        if (clen < SIZE_MAX / 1100 && clen * 1100 > limit) limit = clen * 1100;
-        if (ulen > limit)
-            return tp_fail(TP_ERR_FORMAT, "page claims %zu uncompressed bytes from %zu compressed: refusing as corrupt", ulen,
-                           clen);
         if (h.type == PQ_PAGE_DATA_V2) {
             if (!h.has_v2) return tp_fail(TP_ERR_FORMAT, "data page v2 without its header");
             if ((rc = data_page_v2(&s, &h, body, clen)) != TP_OK) return rc;
@@ -860,11 +971,12 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
         }
         if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DICTIONARY) continue; // index pages etc.
         const uint8_t *p = body;
-        if (cm->codec != TP_CODEC_UNCOMPRESSED) {
+        if (cm->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
+            if ((rc = plausible_size(cm->codec, body, clen, ulen)) != TP_OK) return rc;
             if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen + 1)) != TP_OK) return rc;
             if ((rc = tp_codec_decompress((tp_codec)cm->codec, body, clen, r->page_buf, ulen)) != TP_OK) return rc;
             p = r->page_buf;
-        } else if (ulen != clen)
+        } else if (cm->codec == TP_CODEC_UNCOMPRESSED && ulen != clen)
             return tp_fail(TP_ERR_FORMAT, "uncompressed page sizes disagree (%zu vs %zu)", ulen, clen);
         if (h.type == PQ_PAGE_DICTIONARY) {
             if (!h.has_dict) return tp_fail(TP_ERR_FORMAT, "dictionary page without its header");
@@ -901,7 +1013,7 @@ tp_status tp_pq_read_row_group(tp_pq_reader *r, size_t g, tp_frame **out) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
         if (c->nested)
             return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
-        need += rows * (tp_dtype_size(c->dtype) + 1);
+        need += rows * (tp_dtype_size(c->dtype) + 9); // values, validity, level and index scratch
     }
     if (need > ROWGROUP_BYTES_FLOOR && need / 64 > r->size)
         return tp_fail(TP_ERR_FORMAT, "'%s': row group %zu claims %zu rows (%zu bytes decoded) in a %zu-byte file: refusing as corrupt",

@@ -165,7 +165,7 @@ static tp_status sim_users(void *ctx, size_t lo, size_t hi, int tid) {
                 }
             }
             if (rc != TP_OK) break;
-            qsort(day, nd, sizeof *day, cmp_evrow);
+            if (nd) qsort(day, nd, sizeof *day, cmp_evrow);
             for (size_t i = 0; i < nd && rc == TP_OK; i++) {
                 rc = buf_push(b, uid, day[i]);
                 b->views += day[i].type == 0;

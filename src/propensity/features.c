@@ -212,7 +212,12 @@ static tp_status raw_add_batch(raw *r, const tp_frame *f) {
     } else {
         for (size_t i = 0; i < n; i++) r->group[o + i] = -1;
     }
-    if (ca) {
+    if (ca && tp_column_type(ca) == TP_DTYPE_F64) { // the common case, without per-row calls
+        const double *x = TP_CCOL(ca, double);
+        const uint8_t *valid = tp_column_validity(ca);
+        for (size_t i = 0; i < n; i++)
+            r->amount[o + i] = !valid || (valid[i >> 3] >> (i & 7) & 1) ? x[i] : NAN;
+    } else if (ca) {
         for (size_t i = 0; i < n; i++)
             r->amount[o + i] = tp_column_is_null(ca, i) ? NAN : tp_column_get_f64(ca, i);
     } else {
@@ -632,33 +637,50 @@ typedef struct dent {
     int32_t code;
 } dent;
 
-static int cmp_dent(const void *a, const void *b) {
-    const dent *x = a, *y = b;
-    return x->key < y->key ? -1 : x->key > y->key;
-}
+/* Distinct keys (dense codes < n_keys) per flagged slot: for each slot, keys among entries of the
+ * slot's type whose latest timestamp is inside the window. One pass per distinct event type over
+ * the entries with a stamp array instead of a sort; adds into a[s].ndays or a[s].nitems. */
+typedef struct dscratch {
+    uint32_t *stamp;  /* [n_keys] pass id that last saw the key */
+    int64_t *maxts;   /* [n_keys] latest timestamp of the key in this pass */
+    int32_t *touched; /* keys seen in this pass */
+    uint32_t pass;
+} dscratch;
 
-/* For each slot s with want[s] (via the flag offset), count distinct keys among entries matching
- * the slot's type with ts inside its window; adds into a[s].ndays or a[s].nitems. */
-static void distinct_count(const plan *p, dent *e, size_t n, size_t flag_off, int items, acc *a) {
+static void distinct_count(const plan *p, const dent *e, size_t n, size_t flag_off, int items,
+                           acc *a, dscratch *ds) {
     if (!n) return;
-    qsort(e, n, sizeof *e, cmp_dent);
+#define FLAGGED(q) (*((const uint8_t *)&p->slots[q] + flag_off))
     for (size_t s = 0; s < p->ns; s++) {
         const slot *sl = &p->slots[s];
-        if (!*((const uint8_t *)sl + flag_off)) continue;
-        int64_t cnt = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            int hit = 0;
-            for (; j < n && e[j].key == e[i].key; j++)
-                if (!hit && (sl->any || p->tmap[e[j].code] == sl->type) && e[j].ts >= sl->start) hit = 1;
-            cnt += hit;
-            i = j;
+        if (!FLAGGED(s)) continue;
+        bool seen = false; // the type's pass was made for an earlier slot
+        for (size_t q = 0; q < s && !seen; q++) seen = FLAGGED(q) && p->slots[q].type == sl->type;
+        if (seen) continue;
+        uint32_t id = ++ds->pass;
+        size_t nt = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!sl->any && p->tmap[e[i].code] != sl->type) continue;
+            int64_t k = e[i].key;
+            if (ds->stamp[k] != id) {
+                ds->stamp[k] = id;
+                ds->maxts[k] = e[i].ts;
+                ds->touched[nt++] = (int32_t)k;
+            } else if (e[i].ts > ds->maxts[k]) {
+                ds->maxts[k] = e[i].ts;
+            }
         }
-        if (items)
-            a[s].nitems = cnt;
-        else
-            a[s].ndays = cnt;
+        for (size_t r = s; r < p->ns; r++) {
+            if (!FLAGGED(r) || p->slots[r].type != sl->type) continue;
+            int64_t cnt = 0, start = p->slots[r].start;
+            for (size_t i = 0; i < nt; i++) cnt += ds->maxts[ds->touched[i]] >= start;
+            if (items)
+                a[r].nitems = cnt;
+            else
+                a[r].ndays = cnt;
+        }
     }
+#undef FLAGGED
 }
 
 // ---- the sweep ----
@@ -689,7 +711,9 @@ static tp_status sweep_chunk(void *ctx, size_t b_lo, size_t b_hi, int tid) {
     const tp_feature_defs *d = p->d;
     size_t ns = p->ns, G = ev->n_groups;
     tp_status rc = TP_OK;
-    size_t seg_cap = 16, dcap = 0, ecap = 0;
+    size_t seg_cap = 16, dcap = 0, ecap = 0, n_keys = ev->n_items > R->n_days ? ev->n_items : R->n_days;
+    dscratch ds = {tp_calloc(n_keys + 1, sizeof(uint32_t)), tp_malloc((n_keys + 1) * sizeof(int64_t)),
+                   tp_malloc((n_keys + 1) * sizeof(int32_t)), 0};
     acc *ua = tp_malloc(ns * sizeof *ua), *sa = tp_malloc(seg_cap * ns * sizeof *sa);
     double *row = tp_malloc((d->n[0] + d->n[1] + d->n[2] + 1) * sizeof *row);
     dent *dd = NULL, *de = NULL; /* user days and items entries */
@@ -700,7 +724,7 @@ static tp_status sweep_chunk(void *ctx, size_t b_lo, size_t b_hi, int tid) {
         gdays = tp_calloc(G * ns * R->n_days + 1, 1);
         R->gdays[tid] = gdays;
     }
-    if (!ua || !sa || !row || (p->any_group_days && !gdays)) {
+    if (!ua || !sa || !row || (p->any_group_days && !gdays) || !ds.stamp || !ds.maxts || !ds.touched) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory computing features");
         goto done;
     }
@@ -722,7 +746,11 @@ static tp_status sweep_chunk(void *ctx, size_t b_lo, size_t b_hi, int tid) {
                 sa = t;
             }
             acc_reset(ua, ns);
-            size_t nd = 0, ne = 0;
+            size_t nd = 0, ne = 0, nu_ev = ev->seg_off[s_hi] - ev->seg_off[s_lo];
+            if ((p->any_user_days && tp_grow((void **)&dd, &dcap, nu_ev, sizeof *dd) != TP_OK) ||
+                (p->any_user_items && tp_grow((void **)&de, &ecap, nu_ev, sizeof *de) != TP_OK) ||
+                (p->any_ug_items && tp_grow((void **)&se, &secap, nu_ev, sizeof *se) != TP_OK))
+                goto nomem;
             for (size_t s = s_lo; s < s_hi; s++) {
                 acc *a = sa + (s - s_lo) * ns;
                 acc_reset(a, ns);
@@ -750,20 +778,11 @@ static tp_status sweep_chunk(void *ctx, size_t b_lo, size_t b_hi, int tid) {
                         }
                         if (sl->group_days) gdays[((size_t)g * ns + (size_t)*sp) * R->n_days + (size_t)(day - R->day0)] = 1;
                     }
-                    if (p->any_ug_items) {
-                        if (nse == secap && tp_grow((void **)&se, &secap, nse + 1, sizeof *se) != TP_OK) goto nomem;
-                        se[nse++] = (dent){ev->item[i], ts, code};
-                    }
-                    if (p->any_user_days) {
-                        if (nd == dcap && tp_grow((void **)&dd, &dcap, nd + 1, sizeof *dd) != TP_OK) goto nomem;
-                        dd[nd++] = (dent){day, ts, code};
-                    }
-                    if (p->any_user_items) {
-                        if (ne == ecap && tp_grow((void **)&de, &ecap, ne + 1, sizeof *de) != TP_OK) goto nomem;
-                        de[ne++] = (dent){ev->item[i], ts, code};
-                    }
+                    if (p->any_ug_items) se[nse++] = (dent){ev->item[i], ts, code};
+                    if (p->any_user_days) dd[nd++] = (dent){day - R->day0, ts, code};
+                    if (p->any_user_items) de[ne++] = (dent){ev->item[i], ts, code};
                 }
-                if (p->any_ug_items) distinct_count(p, se, nse, offsetof(slot, ug_items), 1, a);
+                if (p->any_ug_items) distinct_count(p, se, nse, offsetof(slot, ug_items), 1, a, &ds);
                 for (size_t k = 0; k < ns; k++) {
                     acc_merge(&ua[k], &a[k]);
                     acc *gx = &ga[(size_t)g * ns + k];
@@ -771,8 +790,8 @@ static tp_status sweep_chunk(void *ctx, size_t b_lo, size_t b_hi, int tid) {
                     gx->nusers += a[k].count > 0;
                 }
             }
-            if (p->any_user_days) distinct_count(p, dd, nd, offsetof(slot, user_days), 0, ua);
-            if (p->any_user_items) distinct_count(p, de, ne, offsetof(slot, user_items), 1, ua);
+            if (p->any_user_days) distinct_count(p, dd, nd, offsetof(slot, user_days), 0, ua, &ds);
+            if (p->any_user_items) distinct_count(p, de, ne, offsetof(slot, user_items), 1, ua, &ds);
             // user row
             size_t r = R->user_row[u];
             R->uid_out[TP_LEVEL_USER][r] = ev->uid[u];
@@ -804,6 +823,9 @@ done:
     tp_free(dd);
     tp_free(de);
     tp_free(se);
+    tp_free(ds.stamp);
+    tp_free(ds.maxts);
+    tp_free(ds.touched);
     return rc;
 }
 

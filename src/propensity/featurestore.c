@@ -43,7 +43,7 @@ static tp_status db_open(const char *store, bool create, sqlite3 **out) {
         sqlite3_close(db);
         return rc;
     }
-    sqlite3_busy_timeout(db, 10000);
+    sqlite3_busy_timeout(db, 600000); // a concurrent materialize may compute for minutes
     if (sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         tp_status rc = db_fail(db, "creating the catalogue", store);
         sqlite3_close(db);
@@ -126,7 +126,15 @@ tp_status tp_featurestore_materialize(const char *store, const tp_events *ev,
         res->noop = true;
         goto rollback; // nothing to write
     }
-    res->version = max_v + 1;
+    // A folder the catalogue does not list (a crash between rename and commit) is never reused.
+    for (res->version = max_v + 1;; res->version++) {
+        bool taken = false;
+        for (int l = 0; l < TP_N_LEVELS && !taken; l++) {
+            snap_dir(fin[l], sizeof fin[l], store, l, date, res->version);
+            taken = access(fin[l], F_OK) == 0;
+        }
+        if (!taken) break;
+    }
     if ((rc = tp_features_compute(ev, defs, as_of, n_threads, &fs)) != TP_OK) goto rollback;
     for (int l = 0; l < TP_N_LEVELS; l++) {
         snap_dir(fin[l], sizeof fin[l], store, l, date, res->version);
@@ -183,7 +191,7 @@ tp_status tp_featurestore_materialize(const char *store, const tp_events *ev,
         }
     }
     // Publish the folders, then commit: a crash in between leaves folders the catalogue does
-    // not list (ignored, and the next run picks a version past them because rename refuses).
+    // not list (ignored; the next run picks a version past them).
     for (int l = 0; l < TP_N_LEVELS; l++) {
         if (rename(tmp[l], fin[l]) != 0) {
             rc = tp_fail(TP_ERR_IO, "feature store '%s': cannot rename '%s' to '%s': %s", store,
