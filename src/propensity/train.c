@@ -859,6 +859,17 @@ tp_status tp_ptrain_job_run(const tp_ptrain_job *job, tp_ptrain_job_cb cb, void 
             tp_log(TP_LOG_WARN, "events end before the last as-of date + %d days: its labels are "
                    "incomplete", horizon);
     }
+    {   /* label windows of earlier dates reaching past the test date see the test period */
+        int32_t last = job->as_of[0];
+        for (size_t k = 1; k < job->n_as_of; k++) last = job->as_of[k] > last ? job->as_of[k] : last;
+        for (size_t k = 0; k < job->n_as_of; k++)
+            if (job->as_of[k] < last && job->as_of[k] + horizon > last) {
+                tp_log(TP_LOG_WARN, "as-of dates closer than the %d-day horizon: labels of earlier "
+                       "dates overlap the test date's period (space them by >= %d days)", horizon,
+                       horizon);
+                break;
+            }
+    }
     tp_propensity_opts po;
     tp_propensity_opts_default(&po);
     po.store = job->store;
