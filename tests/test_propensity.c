@@ -100,6 +100,20 @@ static void test_pmatrix(void) {
     CHECK_STATUS(tp_pmatrix_from_frame(f, "bad", &m), TP_ERR_FORMAT);
     CHECK(strstr(tp_last_error(), "row 1") != NULL);
     tp_frame_free(f);
+    /* a string uid is refused; a column named label is never a feature */
+    CHECK_OK(tp_frame_new(&f));
+    tp_column *su, *l2, *x;
+    tp_column_new("uid", TP_DTYPE_STR, 1, &su);
+    tp_column_push_str(su, "a", 1);
+    tp_column_new("label", TP_DTYPE_BOOL, 1, &l2);
+    tp_column_push_bool(l2, 1);
+    tp_column_new("x", TP_DTYPE_F64, 1, &x);
+    tp_column_push_f64(x, 2);
+    tp_frame_add_take(f, su);
+    tp_frame_add_take(f, l2);
+    tp_frame_add_take(f, x);
+    CHECK_STATUS(tp_pmatrix_from_frame(f, NULL, &m), TP_ERR_FORMAT);
+    tp_frame_free(f);
 }
 
 /* One stump, eta 1, lambda 0: leaf weight -G/H with g = p - y, h = p(1-p) at p = 0.5.

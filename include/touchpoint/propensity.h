@@ -26,10 +26,11 @@ typedef struct tp_pmatrix {
     char **names;    /* F feature names */
 } tp_pmatrix;
 
-/* Build from a frame: uid (int64, required), optional as_of (date or int), label column label_col
- * (bool or 0/1 numeric; NULL = no labels) and every other numeric column as a feature (strings
- * are skipped). Nulls become NaN. Errors: NOTFOUND (uid/label missing), FORMAT (label not 0/1,
- * naming the row), NOMEM. */
+/* Build from a frame: uid (integer, required), optional as_of (date or int), label column
+ * label_col (bool or 0/1 numeric; NULL = no labels) and every other numeric column as a feature
+ * (strings are skipped; a column named "label" or "as_of" never is a feature). Nulls become NaN.
+ * Errors: NOTFOUND (uid/label missing), FORMAT (uid not an integer, label not 0/1, naming the
+ * row), NOMEM. */
 TP_API tp_status tp_pmatrix_from_frame(const tp_frame *f, const char *label_col, tp_pmatrix **out);
 /* Rows idx[0..n) of m (a copy). */
 TP_API tp_status tp_pmatrix_take(const tp_pmatrix *m, const size_t *idx, size_t n, tp_pmatrix **out);

@@ -38,7 +38,13 @@ tp_status tp_pmatrix_from_frame(const tp_frame *f, const char *label_col, tp_pma
     *out = NULL;
     tp_column *uid = tp_frame_find(f, "uid");
     if (!uid) return tp_fail(TP_ERR_NOTFOUND, "model matrix: no 'uid' column");
+    tp_dtype ut = tp_column_type(uid);
+    if (ut != TP_DTYPE_I64 && ut != TP_DTYPE_I32)
+        return tp_fail(TP_ERR_FORMAT, "model matrix: 'uid' is %s, wants an integer", tp_dtype_name(ut));
     tp_column *asof = tp_frame_find(f, "as_of");
+    if (asof && tp_column_type(asof) != TP_DTYPE_DATE && tp_column_type(asof) != TP_DTYPE_I32 &&
+        tp_column_type(asof) != TP_DTYPE_I64)
+        asof = NULL; /* not a date: an ordinary (ignored) column */
     tp_column *lab = NULL;
     if (label_col && !(lab = tp_frame_find(f, label_col)))
         return tp_fail(TP_ERR_NOTFOUND, "model matrix: no label column '%s'", label_col);
@@ -54,7 +60,8 @@ tp_status tp_pmatrix_from_frame(const tp_frame *f, const char *label_col, tp_pma
         tp_column *col = tp_frame_col(f, c);
         if (col == uid || col == asof || col == lab) continue;
         if (!is_numeric(tp_column_type(col))) continue;
-        if (label_col && !strcmp(tp_column_name(col), "label")) continue; /* never a feature */
+        if (!strcmp(tp_column_name(col), "label") || !strcmp(tp_column_name(col), "as_of"))
+            continue; /* never features */
         fcols[F++] = c;
     }
     if (F == 0) {
