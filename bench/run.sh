@@ -39,3 +39,6 @@ WORK="$data/journeys" bench/journeys.sh "$build" 10000000
 
 echo; echo "== attribute --method all on 10M journeys (in memory)"
 "$build/bench/bench_attribute" 10000000 200 2
+
+echo; echo "== propensity training: touchpoint (XGBoost C API) vs python3-xgboost, same matrix and parameters"
+bench/propensity.sh "$build"
