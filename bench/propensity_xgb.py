@@ -72,7 +72,9 @@ def train(d, threads):
     params = {"objective": "binary:logistic", "tree_method": "hist", "eval_metric": "aucpr",
               "max_depth": 6, "eta": 0.1, "min_child_weight": 1, "subsample": 0.8,
               "colsample_bytree": 0.8, "scale_pos_weight": 1, "lambda": 1, "max_bin": 256,
-              "nthread": threads, "seed": 1, "verbosity": 0}
+              "nthread": threads, "seed": 1, "verbosity": 0,
+              # touchpoint starts from the training positive rate (tp_gbm_params.base_score = 0)
+              "base_score": min(max(float(yt.sum()) / len(yt), 1e-6), 1 - 1e-6)}
     c0 = time.process_time()
     t0 = time.perf_counter()
     dt = xgb.DMatrix(Xt, label=yt, missing=np.nan, nthread=threads)

@@ -50,6 +50,9 @@ typedef struct tp_gbm_params {
     double colsample_bytree; /* default 0.8 */
     double scale_pos_weight; /* default 1 */
     double lambda;           /* L2 on leaf weights, default 1 */
+    double base_score;       /* initial probability; 0 (default) = the training positive rate
+                                (XGBoost 1.7 starts at 0.5, which for a 1% class wastes the first
+                                rounds and lets early stopping fire on an underfit model) */
     int max_bin;             /* hist bins, default 256 */
     int max_rounds;          /* boosting rounds at most, default 500 */
     int early_stopping;      /* stop after this many rounds without a better validation aucpr
@@ -65,6 +68,7 @@ typedef struct tp_gbm_fit {
     double valid_aucpr;    /* XGBoost's validation aucpr at the best iteration (NaN without) */
     double seconds;        /* training time, DMatrix construction included */
     double cpu_seconds;    /* process CPU time over the same span (all threads) */
+    double base_score;     /* the initial probability used */
 } tp_gbm_fit;
 
 /* Train on (Xt, yt) (nt rows) with early stopping on (Xv, yv) (nv rows; Xv NULL = no validation:

@@ -113,6 +113,12 @@ tp_status tp_gbm_train(const tp_gbm_params *p, const float *Xt, const uint8_t *y
     if (p->max_rounds < 1) return tp_fail(TP_ERR_ARG, "gbm train: max_rounds must be >= 1");
     pthread_once(&quiet_once, make_quiet);
     int threads = resolve_threads(p->n_threads);
+    double base = p->base_score;
+    if (!(base > 0 && base < 1)) {
+        size_t pos = 0;
+        for (size_t i = 0; i < nt; i++) pos += yt[i] != 0;
+        base = fmin(fmax((double)pos / (double)nt, 1e-6), 1 - 1e-6);
+    }
     rc = make_dmatrix(Xt, yt, nt, F, threads, &dt);
     if (rc != TP_OK) goto done;
     bool valid = Xv && yv && nv > 0;
@@ -131,6 +137,7 @@ tp_status tp_gbm_train(const tp_gbm_params *p, const float *Xt, const uint8_t *y
         (rc = set_param(h, "colsample_bytree", "%.17g", p->colsample_bytree)) ||
         (rc = set_param(h, "scale_pos_weight", "%.17g", p->scale_pos_weight)) ||
         (rc = set_param(h, "lambda", "%.17g", p->lambda)) ||
+        (rc = set_param(h, "base_score", "%.17g", base)) ||
         (rc = set_param(h, "max_bin", "%d", p->max_bin)) ||
         (rc = set_param(h, "nthread", "%d", threads)) ||
         (rc = set_param(h, "seed", "%llu", (unsigned long long)(p->seed & 0x7fffffff))) ||
@@ -179,6 +186,7 @@ tp_status tp_gbm_train(const tp_gbm_params *p, const float *Xt, const uint8_t *y
     m->F = F;
     m->rounds = keep;
     if (fit) {
+        fit->base_score = base;
         fit->rounds = keep;
         fit->rounds_run = it;
         fit->valid_aucpr = valid && best_score > -INFINITY ? best_score : NAN;

@@ -446,6 +446,7 @@ tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_
         double ap;
         if ((rc = tp_metrics_pr_auc(pv, yv, nv, &ap)) != TP_OK) goto done;
         S[t] = ap;
+        p.base_score = fit.base_score; /* recorded as used */
         r->trials[t] = (tp_ptrain_trial){p, fit.rounds, ap, fit.seconds, fit.cpu_seconds};
         r->n_trials = (size_t)t + 1;
         double sc = isnan(ap) ? -INFINITY : ap;
@@ -498,10 +499,11 @@ done:
 // ---- sidecar ----
 
 static json_t *params_json(const tp_gbm_params *p) {
-    return json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:I}", "max_depth",
+    return json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:I}", "max_depth",
                      p->max_depth, "eta", p->eta, "min_child_weight", p->min_child_weight,
                      "subsample", p->subsample, "colsample_bytree", p->colsample_bytree,
-                     "scale_pos_weight", p->scale_pos_weight, "lambda", p->lambda, "max_bin",
+                     "scale_pos_weight", p->scale_pos_weight, "lambda", p->lambda, "base_score",
+                     p->base_score, "max_bin",
                      p->max_bin, "max_rounds", p->max_rounds, "early_stopping", p->early_stopping,
                      "seed", (json_int_t)p->seed);
 }
