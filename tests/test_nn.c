@@ -3,12 +3,15 @@
  * compiled in double too), the float model against the double one, the optimisers against
  * hand-computed steps, and determinism for a seed and thread count. */
 #include "attribution/dnamta_core.h"
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 #include "test.h"
 #include "touchpoint/core.h"
 #include "touchpoint/dnamta.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define EPS 1e-5
 
@@ -181,6 +184,51 @@ static void test_lstm(void) {
     CHECK_CLOSE(hh, 0.5 * tanh(0.5 * tanh(1.0)), 1e-15);
 }
 
+/* The float LSTM (vectorised exp/sigmoid/tanh, 8 lanes plus a scalar tail) against the double one
+ * (libm) on H = 11, forward states and backward gradients. */
+static void test_lstm_float(void) {
+    enum { T = 3, N = 2, H = 11, G = 4 * H, NG = T * N * G, NH = T * N * H };
+    const int act[T] = {2, 2, 1};
+    tp_rng r;
+    tp_rng_seed(&r, 5);
+    static double gd[NG], whd[G * H], hd[NH], cd[NH], tcd[NH], dhd[NH], dcd[N * H], dwd[G * H];
+    static float gf[NG], whf[G * H], hf[NH], cf[NH], tcf[NH], dhf[NH], dcf[N * H], dwf[G * H];
+    fill(gd, NG, &r, 3), fill(whd, G * H, &r, 0.5), fill(dhd, NH, &r, 1);
+    for (int i = 0; i < NG; i++) gf[i] = (float)gd[i], gd[i] = gf[i];
+    for (int i = 0; i < G * H; i++) whf[i] = (float)whd[i], whd[i] = whf[i];
+    for (int i = 0; i < NH; i++) dhf[i] = (float)dhd[i], dhd[i] = dhf[i];
+    nn_lstm_forward_d(hd, cd, tcd, gd, whd, act, T, N, H);
+    nn_lstm_forward(hf, cf, tcf, gf, whf, act, T, N, H);
+    double worst = 0;
+    for (int i = 0; i < NH; i++) worst = fmax(worst, fabs(hd[i] - hf[i]) + fabs(cd[i] - cf[i]));
+    printf("    lstm float vs double: states max |diff| %.3g\n", worst);
+    CHECK(worst < 1e-5);
+    nn_lstm_backward_d(gd, dwd, dhd, dcd, hd, cd, tcd, whd, act, T, N, H);
+    nn_lstm_backward(gf, dwf, dhf, dcf, hf, cf, tcf, whf, act, T, N, H);
+    worst = 0;
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < act[t]; n++)
+            for (int j = 0; j < G; j++) {
+                size_t i = ((size_t)t * N + n) * G + j;
+                worst = fmax(worst, fabs(gd[i] - gf[i]));
+            }
+    for (int i = 0; i < G * H; i++) worst = fmax(worst, fabs(dwd[i] - dwf[i]));
+    printf("    lstm float vs double: gradients max |diff| %.3g\n", worst);
+    CHECK(worst < 1e-5);
+    // the fast exp at the clamps and a few points
+    float xs[8] = {-100, -87, -10, -0.5f, 0, 0.3f, 20, 100};
+    nn_v8 v;
+    nn_v8_load(&v, xs);
+    nn_v8_exp(&v);
+    float ys[8];
+    nn_v8_store(ys, &v);
+    for (int i = 0; i < 8; i++) {
+        double want = exp(fmin(fmax(xs[i], NN_EXP_LO), NN_EXP_HI));
+        CHECK(fabs(ys[i] - want) <= 3e-7 * want);
+        CHECK(ys[i] == nn_fexp(xs[i])); // the scalar twin agrees bit for bit
+    }
+}
+
 enum { AT = 5, AN = 3, AH = 4 };
 static const int att_len[AN] = {5, 3, 0};
 
@@ -338,7 +386,7 @@ static const float m_weight[MB] = {1, 0.5f, 2, 1, 1, 3};
 static const int m_card[2] = {3, 2};
 
 static tp_dnamta_config case_config(const model_case *mc) {
-    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 4,
+    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 9,
                           .dropout = mc->dropout, .time_decay = mc->decay, .n_numeric = mc->n_num,
                           .n_categorical = mc->n_cat, .cat_cardinality = m_card, .cat_embed = 2,
                           .control_hidden = mc->ctrl_hidden};
@@ -509,6 +557,12 @@ static void test_model_errors(void) {
     bad[1 * MT + 3] = 5; // out of range
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
+    float badl[MB];
+    memcpy(badl, m_label, sizeof badl);
+    badl[2] = 2;
+    b.label = badl;
+    CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
+    b = case_batch(&mc);
     b.age_days = NULL;
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
@@ -540,10 +594,114 @@ static void test_model_errors(void) {
     tp_dnamta_free(m);
 }
 
+// ---- against the PyTorch model (bench/dnamta_torch.py) ----
+
+static void put(FILE *f, const char *name, const float *v, size_t n) {
+    fprintf(f, "%s %zu", name, n);
+    for (size_t i = 0; i < n; i++) fprintf(f, " %.9g", (double)v[i]);
+    fputc('\n', f);
+}
+
+static void put_int(FILE *f, const char *name, const int32_t *v, size_t n) {
+    fprintf(f, "%s %zu", name, n);
+    for (size_t i = 0; i < n; i++) fprintf(f, " %d", v[i]);
+    fputc('\n', f);
+}
+
+/* One batch with padding, an empty journey, time decay and control variables through the C model;
+ * weights, batch, loss, probabilities, attention and every gradient go to a file that
+ * bench/dnamta_torch.py --check recomputes in float64 and compares within 1e-4. */
+static void test_torch_reference(void) {
+    enum { B = 16, T = 6, NN_ = 3, NC = 2 };
+    const char *script = "bench/dnamta_torch.py";
+    if (access(script, R_OK) != 0) {
+        printf("    %s not found: run the tests from the repository root\n", script);
+        CHECK(0);
+        return;
+    }
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+        printf("    SKIP torch reference: python3-torch is absent (scripts/setup.sh installs it)\n");
+        return;
+    }
+    static const int card[NC] = {4, 3};
+    tp_dnamta_config cfg = {.n_campaigns = 7, .max_len = T, .embed = 5, .hidden = 8,
+                            .time_decay = true, .n_numeric = NN_, .n_categorical = NC,
+                            .cat_cardinality = card, .cat_embed = 3, .control_hidden = 5};
+    tp_dnamta *m = NULL;
+    CHECK_OK(tp_dnamta_new(&cfg, B, 123, &m));
+    if (!m) return;
+    CHECK_OK(tp_dnamta_set_threads(m, 2));
+    tp_rng r;
+    tp_rng_seed(&r, 321);
+    int32_t camp[B * T], cat[B * NC];
+    float age[B * T], num[B * NN_], label[B], weight[B];
+    for (int i = 0; i < B; i++) {
+        int len = i == 3 ? 0 : 1 + (int)tp_rng_below(&r, T);
+        for (int t = 0; t < T; t++) {
+            camp[i * T + t] = t < len ? (int32_t)tp_rng_below(&r, 7) : -1;
+            age[i * T + t] = t < len ? (float)(len - t) * 2.5f : 0;
+        }
+        for (int k = 0; k < NN_; k++) num[i * NN_ + k] = (float)tp_rng_normal(&r);
+        for (int k = 0; k < NC; k++) cat[i * NC + k] = (int32_t)tp_rng_below(&r, (uint64_t)card[k]);
+        label[i] = (float)(i % 3 == 0);
+        weight[i] = i % 2 ? 1.0f : 2.5f;
+    }
+    size_t np;
+    float *P = tp_dnamta_params(m, &np);
+    for (size_t i = 0; i < np; i++) P[i] += (float)(0.2 * (2 * tp_rng_uniform(&r) - 1));
+    tp_dnamta_batch b = {.B = B, .campaign = camp, .age_days = age, .numeric = num,
+                         .categorical = cat, .label = label, .weight = weight};
+    float probs[B], att[B * T], loss;
+    tp_dnamta_zero_grad(m);
+    CHECK_OK(tp_dnamta_forward(m, &b, false, 0, probs, att, &loss));
+    CHECK_OK(tp_dnamta_backward(m, &b));
+    const char *path = tp_test_path("dnamta_check.txt");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    int32_t hdr[] = {7, T, 5, 8, 1, NN_, NC, 3, 5, B};
+    const char *hn[] = {"V", "T", "E", "H", "decay", "n_num", "n_cat", "cat_embed",
+                        "control_hidden", "B"};
+    for (int k = 0; k < 10; k++) put_int(f, hn[k], hdr + k, 1);
+    put_int(f, "cat_card", card, NC);
+    put_int(f, "campaign", camp, B * T);
+    put(f, "age", age, B * T);
+    put(f, "numeric", num, B * NN_);
+    put_int(f, "categorical", cat, B * NC);
+    put(f, "label", label, B);
+    put(f, "weight", weight, B);
+    put(f, "c.loss", &loss, 1);
+    put(f, "c.probs", probs, B);
+    put(f, "c.attention", att, B * T);
+    const float *G = tp_dnamta_grads(m, NULL);
+    for (size_t k = 0; k < tp_dnamta_n_tensors(m); k++) {
+        size_t off, size;
+        const char *name = tp_dnamta_tensor(m, k, &off, &size);
+        char key[80];
+        snprintf(key, sizeof key, "param.%s", name);
+        put(f, key, P + off, size);
+        snprintf(key, sizeof key, "c.grad.%s", name);
+        put(f, key, G + off, size);
+    }
+    CHECK(fclose(f) == 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --check '%s' --tol 1e-4 2>&1", script, path);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (p) {
+        char line[512];
+        while (fgets(line, sizeof line, p)) printf("    %s", line);
+        int rc = pclose(p);
+        CHECK(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0);
+    }
+    tp_dnamta_free(m);
+}
+
 void suite_nn(void) {
     test_dense();
     test_embedding();
     test_lstm();
+    test_lstm_float();
     test_attention();
     test_bce();
     test_dropout_relu();
@@ -551,4 +709,5 @@ void suite_nn(void) {
     test_model_gradients();
     test_determinism();
     test_model_errors();
+    test_torch_reference();
 }

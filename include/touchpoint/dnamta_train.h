@@ -80,7 +80,8 @@ TP_API tp_status tp_dnamta_epoch_order(const tp_dnamta_data *d, size_t batch_siz
 typedef struct tp_dnamta_splits tp_dnamta_splits;
 /* Open a journeys folder (train/val/test.parquet, or all.parquet which is then split by user hash
  * 80/10/10 with split_seed) and mapper.json (the vocabulary; else the train split's campaigns).
- * Loads train and val with the given control columns (statistics fitted on train). */
+ * Loads train and val with the given control columns (statistics fitted on train). T = 0 takes
+ * the journeys' layout width (campaign_nm_at_index_0 .. L-1). */
 TP_API tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *controls, size_t n_controls,
                                        uint64_t split_seed, tp_dnamta_splits **out);
 TP_API void tp_dnamta_splits_free(tp_dnamta_splits *s);
@@ -115,6 +116,8 @@ typedef struct tp_dnamta_epoch {
     double val_roc, val_pr;
     double seconds;      /* wall time of the epoch's training part */
     double journeys_per_s; /* training rows processed / seconds */
+    double cpu_seconds;  /* process CPU time (all threads) of the training part: on a shared
+                            machine wall time measures the scheduler as much as the code */
 } tp_dnamta_epoch;
 
 typedef struct tp_dnamta_train_opts {
@@ -129,6 +132,9 @@ typedef struct tp_dnamta_train_opts {
     int trials;                     /* search: configurations tried, default 8 */
     uint64_t seed;                  /* default 1 */
     int threads;                    /* <= 0: tp_threads_default() */
+    bool baseline;                  /* also fit the logistic-regression baseline (l2 tuned on val),
+                                       evaluate it on the same single test read, and compute its
+                                       removal-effect credit over all journeys */
     /* Called after each epoch of the final training run (trial < 0) and of every search trial. */
     void (*on_epoch)(void *ud, int trial, const tp_dnamta_hparams *hp, const tp_dnamta_epoch *e);
     void *ud;
@@ -166,6 +172,12 @@ typedef struct tp_dnamta_train_result {
     uint8_t *test_label;
     size_t n_test;
     double seconds;
+    bool has_baseline;               /* opts.baseline: */
+    double baseline_l2;              /* chosen on val */
+    tp_metrics_summary baseline_test;
+    double *baseline_credit;         /* (n_vocab) attributed conversions per campaign */
+    double *baseline_share;          /* (n_vocab) */
+    size_t n_vocab;
 } tp_dnamta_train_result;
 TP_API void tp_dnamta_train_result_clear(tp_dnamta_train_result *r);
 
@@ -177,6 +189,31 @@ TP_API tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts
 /* Probabilities (n) and attention (n, T) (may be NULL) for d, in batches, without dropout. */
 TP_API tp_status tp_dnamta_model_run(tp_dnamta_model *m, const tp_dnamta_data *d, int threads, double *prob,
                                      float *attention);
+
+/* MODEL.metrics.json: hyperparameters, test metrics, per-epoch curves with timings, search
+ * trials, and the test ROC and PR curves (at most 200 points each) for the report. */
+TP_API tp_status tp_dnamta_train_metrics_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r,
+                                               const char *path);
+
+/* The baseline's credit table dir/logreg.parquet (campaign_nm, attributed_conversions, share) when
+ * r->has_baseline (TP_ERR_ARG otherwise); campaigns in the model's vocabulary order. */
+TP_API tp_status tp_dnamta_baseline_write(const tp_dnamta_model *m, const tp_dnamta_train_result *r, const char *dir);
+
+/* The whole of job 3: open journeys_dir, train, save the model to model_path and write
+ * model_path.metrics.json; with o->baseline and baseline_dir, also baseline_dir/logreg.parquet.
+ * res (may be NULL) receives the result. */
+TP_API tp_status tp_dnamta_train_job(const char *journeys_dir, const char *model_path, const char *const *controls,
+                                     size_t n_controls, const tp_dnamta_train_opts *o, const char *baseline_dir,
+                                     tp_dnamta_train_result *res);
+/* The whole of job 4: load the model, predict journeys (file or folder), write scores_path
+ * (attention_score.parquet) and, when credit_dir is not NULL, credit_dir/attention.parquet and
+ * credit_dir/attention_touches.parquet. *n_journeys (may be NULL) receives the count. */
+TP_API tp_status tp_dnamta_predict_job(const char *model_path, const char *journeys, const char *scores_path,
+                                       const char *credit_dir, int threads, size_t *n_journeys);
+
+/* The model's HTML report section (<section id="model">: test metrics, settings, training curves,
+ * test ROC and PR curves as inline SVG) from a MODEL.metrics.json; *html is tp_malloc'd. */
+TP_API tp_status tp_dnamta_report_section(const char *metrics_path, char **html);
 
 // ---- model file ----
 
@@ -218,6 +255,10 @@ typedef struct tp_logreg {
 TP_API tp_status tp_logreg_fit_bag(const tp_dnamta_data *d, size_t n_features, double l2, tp_logreg **out);
 TP_API tp_status tp_logreg_predict_bag(const tp_logreg *m, const tp_dnamta_data *d, double *prob);
 TP_API void tp_logreg_free(tp_logreg *m);
+/* Removal-effect credit of the converting journeys of d: in each, campaign c present gets
+ * max(0, p(journey) - p(journey without c's touches)), normalised to sum 1 over the journey (equal
+ * split when every effect is 0). Adds into credit[0 .. n_features-1]. */
+TP_API tp_status tp_logreg_removal_credit(const tp_logreg *m, const tp_dnamta_data *d, double *credit);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,10 @@ TP_API void tp_journeys_free(tp_journeys *j);
  * campaign_nm_at_index_0.., seconds_to_end_at_index_0.., optional conversion_value).
  * source names the file in error messages. */
 TP_API tp_status tp_journeys_from_frame(const tp_frame *f, const char *source, tp_journeys **out);
+/* The journeys table behind path: a file, or a folder's all.parquet, else its train, val and test
+ * .parquet concatenated in that order. *source (optional, caller frees) names what was read, for
+ * error messages (the file, or the folder when the splits were concatenated). */
+TP_API tp_status tp_journeys_read_frame(const char *path, tp_frame **out, char **source);
 /* Read a journeys Parquet file, or a folder of them (all.parquet or train/val/test). */
 TP_API tp_status tp_journeys_read(const char *path, tp_journeys **out);
 

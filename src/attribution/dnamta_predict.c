@@ -7,57 +7,8 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 // n journeys, L the journeys layout width, T the model's steps.
-
-static bool is_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// A journeys file, or a folder: all.parquet, else train/val/test.parquet concatenated.
-static tp_status read_journeys_frame(const char *path, tp_frame **out) {
-    struct stat st;
-    tp_frame *all = NULL, *part = NULL;
-    size_t pl = strlen(path) + 32;
-    char *p = NULL;
-    tp_status rc = TP_OK;
-    if (stat(path, &st) != 0) return tp_fail(TP_ERR_IO, "cannot open '%s': no such file or folder", path);
-    if (!S_ISDIR(st.st_mode)) return tp_table_read(path, NULL, 0, out);
-    if (!(p = tp_malloc(pl))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    snprintf(p, pl, "%s/all.parquet", path);
-    if (is_file(p)) {
-        rc = tp_table_read(p, NULL, 0, out);
-        goto done;
-    }
-    static const char *const names[] = {"train", "val", "test"};
-    for (int k = 0; k < 3; k++) {
-        snprintf(p, pl, "%s/%s.parquet", path, names[k]);
-        if (!is_file(p)) continue;
-        if ((rc = tp_table_read(p, NULL, 0, &part)) != TP_OK) goto done;
-        if (!all) {
-            all = part;
-        } else if ((rc = tp_frame_append(all, part)) != TP_OK) {
-            rc = tp_fail_context(rc, "appending '%s'", p);
-            goto done;
-        } else {
-            tp_frame_free(part);
-        }
-        part = NULL;
-    }
-    if (!all) {
-        rc = tp_fail(TP_ERR_NOTFOUND, "'%s' holds no all.parquet or train/val/test.parquet", path);
-        goto done;
-    }
-    *out = all;
-    all = NULL;
-done:
-    tp_frame_free(all);
-    tp_frame_free(part);
-    tp_free(p);
-    return rc;
-}
 
 tp_status tp_dnamta_predict_path(tp_dnamta_model *m, const char *path, int threads, tp_journeys **journeys,
                                  double **prob_out, double **att_out, size_t *L_out) {
@@ -66,7 +17,7 @@ tp_status tp_dnamta_predict_path(tp_dnamta_model *m, const char *path, int threa
     tp_dnamta_data *d = NULL;
     double *prob = NULL, *att = NULL;
     float *a = NULL;
-    tp_status rc = read_journeys_frame(path, &f);
+    tp_status rc = tp_journeys_read_frame(path, &f, NULL);
     if (rc != TP_OK) return rc;
     if ((rc = tp_journeys_from_frame(f, path, &j)) != TP_OK) goto done;
     size_t T = (size_t)m->cfg.max_len, n = j->n, L = j->max_len;

@@ -9,8 +9,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // B batch rows, T steps, n journeys.
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void tp_dnamta_train_opts_default(tp_dnamta_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -49,6 +56,8 @@ void tp_dnamta_train_result_clear(tp_dnamta_train_result *r) {
     tp_free(r->trial_epochs);
     tp_free(r->test_prob);
     tp_free(r->test_label);
+    tp_free(r->baseline_credit);
+    tp_free(r->baseline_share);
     memset(r, 0, sizeof *r);
 }
 
@@ -214,7 +223,7 @@ static tp_status train_run(const run_ctx *x, const tp_dnamta_hparams *hp, int ma
         if (trial >= 0) snprintf(what, sizeof what, "trial %d epoch %d/%d", trial + 1, ep, max_epochs);
         else snprintf(what, sizeof what, "epoch %d/%d", ep, max_epochs);
         tp_progress *pg = tp_progress_begin(what, n_idx, "journeys");
-        double t0 = tp_now(), loss_sum = 0;
+        double t0 = tp_now(), c0 = cpu_now(), loss_sum = 0;
         for (size_t k = 0; k < nb; k++) {
             size_t bs = off[k + 1] - off[k];
             tp_dnamta_batch b;
@@ -237,6 +246,7 @@ static tp_status train_run(const run_ctx *x, const tp_dnamta_hparams *hp, int ma
         tp_dnamta_epoch *e = &curve[ep - 1];
         e->epoch = ep;
         e->seconds = tp_now() - t0;
+        e->cpu_seconds = cpu_now() - c0;
         e->journeys_per_s = e->seconds > 0 ? (double)n_idx / e->seconds : 0;
         e->train_loss = nb ? loss_sum / (double)nb : NAN;
         e->val_loss = e->val_roc = e->val_pr = NAN;
@@ -326,6 +336,60 @@ static char *dump(json_t *o) {
     char *r = t ? tp_strdup(t) : NULL;
     free(t);
     return r;
+}
+
+/* The logistic-regression baseline: l2 chosen on val ROC-AUC, test metrics on the (already read)
+ * test split, removal-effect credit over train + val + test. */
+static tp_status baseline(const tp_dnamta_data *tr, const tp_dnamta_data *va, const tp_dnamta_data *te, size_t K,
+                          tp_dnamta_train_result *r) {
+    static const double l2s[] = {1e-5, 1e-4, 1e-3, 1e-2};
+    tp_logreg *best = NULL, *m = NULL;
+    size_t nmax = va->n > te->n ? va->n : te->n;
+    double *p = tp_malloc((nmax ? nmax : 1) * sizeof *p), best_auc = -INFINITY;
+    uint8_t *y = tp_malloc(nmax ? nmax : 1);
+    tp_status rc = TP_OK;
+    r->baseline_credit = tp_calloc(K + 1, sizeof *r->baseline_credit);
+    r->baseline_share = tp_calloc(K + 1, sizeof *r->baseline_share);
+    if (!p || !y || !r->baseline_credit || !r->baseline_share) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory for the baseline");
+        goto done;
+    }
+    for (size_t k = 0; k < sizeof l2s / sizeof *l2s; k++) {
+        if ((rc = tp_logreg_fit_bag(tr, K + 1, l2s[k], &m)) != TP_OK) goto done;
+        double auc = -1;
+        if (va->n > 0) {
+            for (size_t i = 0; i < va->n; i++) y[i] = va->label[i] > 0.5f;
+            if ((rc = tp_logreg_predict_bag(m, va, p)) != TP_OK) goto done;
+            if ((rc = tp_metrics_roc_auc(p, y, va->n, &auc)) != TP_OK) goto done;
+            if (!isfinite(auc)) auc = -1;
+        }
+        if (!best || auc > best_auc) {
+            tp_logreg_free(best);
+            best = m, best_auc = auc, r->baseline_l2 = l2s[k];
+        } else {
+            tp_logreg_free(m);
+        }
+        m = NULL;
+    }
+    if (te->n > 0) {
+        for (size_t i = 0; i < te->n; i++) y[i] = te->label[i] > 0.5f;
+        if ((rc = tp_logreg_predict_bag(best, te, p)) != TP_OK) goto done;
+        if ((rc = tp_metrics_summarize(p, y, te->n, &r->baseline_test)) != TP_OK) goto done;
+    }
+    const tp_dnamta_data *all[3] = {tr, va, te};
+    for (int k = 0; k < 3; k++)
+        if ((rc = tp_logreg_removal_credit(best, all[k], r->baseline_credit)) != TP_OK) goto done;
+    double tot = 0;
+    for (size_t k = 0; k < K; k++) tot += r->baseline_credit[k];
+    for (size_t k = 0; k < K; k++) r->baseline_share[k] = tot > 0 ? r->baseline_credit[k] / tot : 0;
+    r->n_vocab = K;
+    r->has_baseline = true;
+done:
+    tp_logreg_free(best);
+    tp_logreg_free(m);
+    tp_free(p);
+    tp_free(y);
+    return rc;
 }
 
 tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts *o, tp_dnamta_model **out,
@@ -478,6 +542,7 @@ tp_status tp_dnamta_train(tp_dnamta_splits *s, const tp_dnamta_train_opts *o, tp
     for (size_t i = 0; i < te->n; i++) r.test_label[i] = te->label[i] > 0.5f;
     if ((rc = tp_dnamta_model_run(m, te, 0, r.test_prob, NULL)) != TP_OK) goto done;
     if (te->n > 0 && (rc = tp_metrics_summarize(r.test_prob, r.test_label, te->n, &r.test)) != TP_OK) goto done;
+    if (o->baseline && (rc = baseline(tr, va, te, n_vocab, &r)) != TP_OK) goto done;
     r.best = hp;
     r.best_epoch = best_ep;
     r.best_val = best_val;

@@ -183,34 +183,29 @@ static bool is_file(const char *p) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-tp_status tp_journeys_read(const char *path, tp_journeys **out) {
+tp_status tp_journeys_read_frame(const char *path, tp_frame **out, char **source) {
     struct stat st;
     tp_frame *all = NULL, *part = NULL;
     char *p = NULL;
     tp_status rc = TP_OK;
     if (stat(path, &st) != 0) return tp_fail(TP_ERR_IO, "cannot open '%s': no such file or folder", path);
+    size_t n = strlen(path) + 32;
+    if (!(p = tp_malloc(n))) return tp_fail(TP_ERR_NOMEM, "out of memory");
     if (!S_ISDIR(st.st_mode)) {
-        if ((rc = tp_table_read(path, NULL, 0, &all)) != TP_OK) return rc;
-        rc = tp_journeys_from_frame(all, path, out);
-        tp_frame_free(all);
-        return rc;
+        snprintf(p, n, "%s", path);
+        rc = tp_table_read(path, NULL, 0, &all);
+        goto done;
     }
     // A journeys folder: all.parquet, else train/val/test.parquet concatenated in that order.
     static const char *const files[] = {"all.parquet", "train.parquet", "val.parquet", "test.parquet"};
-    size_t n = strlen(path) + 32;
-    p = tp_malloc(n);
-    if (!p) return tp_fail(TP_ERR_NOMEM, "out of memory");
     snprintf(p, n, "%s/%s", path, files[0]);
     if (is_file(p)) {
-        if ((rc = tp_table_read(p, NULL, 0, &all)) != TP_OK) goto done;
-        rc = tp_journeys_from_frame(all, p, out);
+        rc = tp_table_read(p, NULL, 0, &all);
         goto done;
     }
-    size_t found = 0;
     for (size_t i = 1; i < 4; i++) {
         snprintf(p, n, "%s/%s", path, files[i]);
         if (!is_file(p)) continue;
-        found++;
         if ((rc = tp_table_read(p, NULL, 0, &part)) != TP_OK) goto done;
         if (!all) {
             all = part;
@@ -222,14 +217,33 @@ tp_status tp_journeys_read(const char *path, tp_journeys **out) {
         }
         part = NULL;
     }
-    if (!found) {
+    if (!all) {
         rc = tp_fail(TP_ERR_NOTFOUND, "'%s' holds no all.parquet or train/val/test.parquet", path);
         goto done;
     }
-    rc = tp_journeys_from_frame(all, path, out);
+    snprintf(p, n, "%s", path);
 done:
     tp_frame_free(part);
-    tp_frame_free(all);
+    if (rc == TP_OK) {
+        *out = all;
+        if (source) {
+            *source = p;
+            p = NULL;
+        }
+    } else {
+        tp_frame_free(all);
+    }
     tp_free(p);
+    return rc;
+}
+
+tp_status tp_journeys_read(const char *path, tp_journeys **out) {
+    tp_frame *f;
+    char *source;
+    tp_status rc = tp_journeys_read_frame(path, &f, &source);
+    if (rc != TP_OK) return rc;
+    rc = tp_journeys_from_frame(f, source, out);
+    tp_frame_free(f);
+    tp_free(source);
     return rc;
 }

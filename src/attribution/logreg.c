@@ -143,3 +143,33 @@ tp_status tp_logreg_predict_bag(const tp_logreg *m, const tp_dnamta_data *d, dou
     tp_free(c);
     return TP_OK;
 }
+
+tp_status tp_logreg_removal_credit(const tp_logreg *m, const tp_dnamta_data *d, double *credit) {
+    size_t T = d->T;
+    int32_t *f = tp_malloc((T ? T : 1) * sizeof *f);
+    double *c = tp_malloc((T ? T : 1) * sizeof *c), *e = tp_malloc((T ? T : 1) * sizeof *e);
+    if (!f || !c || !e) {
+        tp_free(f);
+        tp_free(c);
+        tp_free(e);
+        return tp_fail(TP_ERR_NOMEM, "logreg: out of memory");
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (!(d->label[i] > 0.5f)) continue;
+        size_t q = bag(d, i, m->n_features, f, c);
+        if (q == 0) continue;
+        double z = m->bias, sum = 0;
+        for (size_t a = 0; a < q; a++) z += m->w[f[a]] * c[a];
+        double p = 1.0 / (1.0 + exp(-z));
+        for (size_t a = 0; a < q; a++) {
+            double pa = 1.0 / (1.0 + exp(-(z - m->w[f[a]] * c[a])));
+            e[a] = p - pa > 0 ? p - pa : 0.0;
+            sum += e[a];
+        }
+        for (size_t a = 0; a < q; a++) credit[f[a]] += sum > 0 ? e[a] / sum : 1.0 / (double)q;
+    }
+    tp_free(f);
+    tp_free(c);
+    tp_free(e);
+    return TP_OK;
+}
