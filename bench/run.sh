@@ -51,3 +51,6 @@ bash bench/similarity.sh "$build"
 
 echo; echo "== HTTP job API: status requests with wrk"
 LOAD_SECONDS=10 bash bench/http_load.sh "$build"
+
+echo; echo "== propensity training: touchpoint (XGBoost C API) vs python3-xgboost, same matrix and parameters"
+bench/propensity.sh "$build"

@@ -23,3 +23,7 @@ echo "demo: open $(pwd)/out/demo/report/report.html in a browser"
 echo
 echo "demo: lookalike: simulate logs -> prepare -> click model -> score table -> extend -> validate"
 scripts/demo_lookalike.sh "$build"
+
+echo
+echo "demo: propensity: simulate events -> weekly workflow (features, train, promote) -> daily workflow (score)"
+scripts/demo_propensity.sh "$build"
