@@ -38,7 +38,7 @@ static const char usage[] =
     "          .parquet + index.bin, committed atomically (LATEST names the snapshot).\n"
     "lookup    the scores of one uid in the latest profile.\n";
 
-static const char *search_name(tp_search_kind k) { return k == TP_SEARCH_TPE ? "tpe" : "random"; }
+static const char *search_name(tp_psearch_kind k) { return k == TP_PSEARCH_TPE ? "tpe" : "random"; }
 
 static void print_group(const tp_ptrain_job_group *g, void *ud) {
     (void)ud;
@@ -137,8 +137,8 @@ int cmd_propensity(int argc, char **argv) {
             o.trials = (int)v;
             break;
         case O_SEARCH:
-            if (!strcmp(optarg, "tpe")) o.search = TP_SEARCH_TPE;
-            else if (!strcmp(optarg, "random")) o.search = TP_SEARCH_RANDOM;
+            if (!strcmp(optarg, "tpe")) o.search = TP_PSEARCH_TPE;
+            else if (!strcmp(optarg, "random")) o.search = TP_PSEARCH_RANDOM;
             else return cli_usage_error("propensity", usage, "--search is tpe or random, not '%s'", optarg);
             break;
         case O_SEED:

@@ -285,7 +285,7 @@ static void test_fit(void) {
     if (r2) CHECK(r2->test.pr_auc == r->test.pr_auc && r2->best.rounds == r->best.rounds);
     tp_ptrain_result_free(r2);
     r2 = NULL;
-    o.search = TP_SEARCH_RANDOM;
+    o.search = TP_PSEARCH_RANDOM;
     o.trials = 2;
     o.baseline = false;
     CHECK_OK(tp_ptrain_fit(m, &o, &r2));

@@ -104,11 +104,11 @@ TP_API void tp_plogreg_free(tp_plogreg *m);
 
 // ---- training one group ----
 
-typedef enum tp_search_kind { TP_SEARCH_RANDOM, TP_SEARCH_TPE } tp_search_kind;
+typedef enum tp_psearch_kind { TP_PSEARCH_RANDOM, TP_PSEARCH_TPE } tp_psearch_kind;
 
 typedef struct tp_ptrain_opts {
     int trials;              /* hyperparameter trials (>= 1); trial 0 is the defaults */
-    tp_search_kind search;   /* random or TPE */
+    tp_psearch_kind search;   /* random or TPE */
     uint64_t seed;           /* search, splits, XGBoost seeds */
     int n_threads;           /* <= 0: default */
     double valid_frac, test_frac; /* user split by hash of uid: default 0.15 / 0.15 */

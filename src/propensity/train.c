@@ -303,7 +303,7 @@ static void tpe_next(const double *U, const double *s, size_t t, tp_rng *rng, do
 void tp_ptrain_opts_default(tp_ptrain_opts *o) {
     memset(o, 0, sizeof *o);
     o->trials = 10;
-    o->search = TP_SEARCH_TPE;
+    o->search = TP_PSEARCH_TPE;
     o->seed = 1;
     o->valid_frac = 0.15;
     o->test_frac = 0.15;
@@ -424,7 +424,7 @@ tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_
         if (t == 0) {
             p = o->base;
         } else {
-            if (o->search == TP_SEARCH_TPE && t >= startup) tpe_next(U, S, (size_t)t, &rng, u);
+            if (o->search == TP_PSEARCH_TPE && t >= startup) tpe_next(U, S, (size_t)t, &rng, u);
             else
                 for (int d = 0; d < D; d++) u[d] = tp_rng_uniform(&rng);
             params_from_unit(u, ratio, &o->base, &p);

@@ -33,7 +33,7 @@ typedef struct wf_config {
     int train_offsets[MAX_DATES];   /* days relative to as_of */
     size_t n_offsets;
     int horizon, trials, max_rounds, early_stopping, keep;
-    tp_search_kind search;
+    tp_psearch_kind search;
     uint64_t seed;
     double margin;
     bool force;
@@ -207,8 +207,8 @@ static tp_status parse_section(const yctx *y, yaml_node_t *n, const char *sectio
                 c->seed = (uint64_t)s;
             } else if (!strcmp(k, "search")) {
                 const char *s = scalar(vn);
-                if (s && !strcmp(s, "tpe")) c->search = TP_SEARCH_TPE;
-                else if (s && !strcmp(s, "random")) c->search = TP_SEARCH_RANDOM;
+                if (s && !strcmp(s, "tpe")) c->search = TP_PSEARCH_TPE;
+                else if (s && !strcmp(s, "random")) c->search = TP_PSEARCH_RANDOM;
                 else return yfail(y, vn, "'search' is tpe or random");
             } else return yfail(y, kn, "unknown key '%s' in train", k);
         } else if (!strcmp(section, "promote")) {
@@ -236,7 +236,7 @@ static tp_status config_load(const char *path, wf_config *c) {
     c->trials = 10;
     c->max_rounds = 500;
     c->early_stopping = 30;
-    c->search = TP_SEARCH_TPE;
+    c->search = TP_PSEARCH_TPE;
     c->seed = 1;
     c->keep = 3;
     if (!fp) return tp_fail(TP_ERR_IO, "cannot open workflow '%s': %s", path, strerror(errno));
