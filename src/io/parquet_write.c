@@ -515,6 +515,24 @@ static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, siz
     return TP_OK;
 }
 
+// Copy n bits from src at bit s0 to dst at bit d0 (src NULL: set them); whole bytes of dst at a
+// time, since a bit-by-bit copy of every column's bitmap was a visible part of writing journeys.
+static void bits_copy(uint8_t *dst, size_t d0, const uint8_t *src, size_t s0, size_t n) {
+    for (; n && (d0 & 7); d0++, s0++, n--) bit_put(dst, d0, src ? bit_get(src, s0) : true);
+    size_t nb = n / 8, sh = s0 & 7;
+    uint8_t *d = dst + (d0 >> 3);
+    if (!src) {
+        memset(d, 0xff, nb);
+    } else if (sh == 0) {
+        memcpy(d, src + (s0 >> 3), nb);
+    } else {
+        const uint8_t *s = src + (s0 >> 3);
+        for (size_t k = 0; k < nb; k++) d[k] = (uint8_t)((s[k] >> sh) | (s[k + 1] << (8 - sh)));
+    }
+    d0 += nb * 8, s0 += nb * 8, n -= nb * 8;
+    for (; n; d0++, s0++, n--) bit_put(dst, d0, src ? bit_get(src, s0) : true);
+}
+
 // Validity of rows [lo, hi) of src at buffered row dst. The bitmap appears with the first null
 // (earlier rows present) and grows as needed; new bytes start as all-present.
 static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
@@ -531,7 +549,7 @@ static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t 
         c->valid = p;
         c->valid_cap = cap;
     }
-    for (size_t r = lo; r < hi; r++) bit_put(c->valid, dst + r - lo, sv ? bit_get(sv, r) : true);
+    bits_copy(c->valid, dst, sv, lo, hi - lo);
     return TP_OK;
 }
 
