@@ -1406,16 +1406,94 @@ done:
 
 // ---- wide layout ----
 
+/* The journey columns of tp_journeys_to_frame, built column by column on the threads. */
+typedef struct frame_job {
+    const tp_journeys *j;
+    const uint32_t *rows;
+    size_t n, L;
+    tp_strdict *dict;
+    const int32_t *codes;
+    tp_column **cols; /* 4 + 2L (+1 with conversion_value), filled in order */
+    bool value;
+} frame_job;
+
+static tp_status frame_col(const frame_job *fj, size_t k, tp_column **out) {
+    const tp_journeys *j = fj->j;
+    const uint32_t *rows = fj->rows;
+    size_t n = fj->n, L = fj->L;
+    tp_column *c = NULL;
+    char name[64];
+    tp_status rc;
+#define ROW(i) (rows ? rows[i] : (uint32_t)(i))
+    if (k >= 4 && k < 4 + L) {
+        size_t p = k - 4;
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        if ((rc = tp_column_new_dict(name, TP_DTYPE_STR, fj->dict, n, &c)) != TP_OK) goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        int32_t *d = TP_COL(c, int32_t);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = ROW(i);
+            if (j->off[r] + p < j->off[r + 1]) {
+                d[i] = fj->codes[j->campaign[j->off[r] + p]];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+    } else if (k >= 4 + L && k < 4 + 2 * L) {
+        size_t p = k - 4 - L;
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        if ((rc = tp_column_new(name, TP_DTYPE_I64, n, &c)) != TP_OK) goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        int64_t *d = TP_COL(c, int64_t);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t r = ROW(i);
+            if (j->off[r] + p < j->off[r + 1]) {
+                d[i] = j->seconds_to_end[j->off[r] + p];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+    } else {
+        static const char *fixed[4] = {"journey_id", "uid", "conversion_status", "journey_length"};
+        static const tp_dtype ft[4] = {TP_DTYPE_I64, TP_DTYPE_I64, TP_DTYPE_BOOL, TP_DTYPE_I32};
+        bool val = k == 4 + 2 * L;
+        if ((rc = tp_column_new(val ? "conversion_value" : fixed[k], val ? TP_DTYPE_F64 : ft[k], n,
+                                &c)) != TP_OK)
+            goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        if (val) for (size_t i = 0; i < n; i++) TP_COL(c, double)[i] = j->value[ROW(i)];
+        else if (k == 0) for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->journey_id[ROW(i)];
+        else if (k == 1) for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->uid[ROW(i)];
+        else if (k == 2) for (size_t i = 0; i < n; i++) TP_COL(c, uint8_t)[i] = j->converted[ROW(i)] != 0;
+        else for (size_t i = 0; i < n; i++) TP_COL(c, int32_t)[i] = j->length[ROW(i)];
+    }
+#undef ROW
+    *out = c;
+    c = NULL;
+done:
+    tp_column_free(c);
+    return rc;
+}
+
+static tp_status frame_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    frame_job *fj = ctx;
+    (void)tid;
+    for (size_t k = lo; k < hi; k++) {
+        tp_status rc = frame_col(fj, k, &fj->cols[k]);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, const uint32_t *rows,
                                size_t n, tp_frame **out) {
     tp_frame *f = NULL;
     tp_column *c = NULL;
     tp_strdict *dict = NULL;
     int32_t *codes = NULL;
-    char name[64];
-    size_t L = j->max_len;
+    tp_column **cols = NULL;
+    size_t L = j->max_len, nc = 0;
     if (!rows) n = j->n;
-#define ROW(i) (rows ? rows[i] : (uint32_t)(i))
     tp_status rc = tp_frame_new(&f);
     if (rc != TP_OK) goto done;
     if ((rc = tp_strdict_new(&dict)) != TP_OK) goto done;
@@ -1427,64 +1505,27 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
     for (size_t k = 0; k < j->n_campaigns; k++)
         if ((rc = tp_strdict_intern(dict, j->campaigns[k], strlen(j->campaigns[k]), &codes[k])) != TP_OK)
             goto done;
-#define NEWCOL(nm, T)                                                           \
-    do {                                                                        \
-        if ((rc = tp_column_new(nm, T, n, &c)) != TP_OK) goto done;             \
-        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;                  \
-    } while (0)
+    bool value_in_feats = features && tp_frame_find(features, "conversion_value");
+    nc = 4 + 2 * L + (j->value && !value_in_feats ? 1 : 0);
+    if (!(cols = tp_calloc(nc, sizeof *cols))) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    // Columns are independent: build them on the threads when there is enough work to share.
+    frame_job fj = {j, rows, n, L, dict, codes, cols, false};
+    int T = n * nc >= 65536 ? tp_threads_default() : 1;
+    if ((rc = tp_parallel_for(nc, T, frame_fn, &fj)) != TP_OK) goto done;
+    for (size_t k = 0; k < nc; k++) {
+        rc = tp_frame_add_take(f, cols[k]);
+        cols[k] = NULL;
+        if (rc != TP_OK) goto done;
+    }
 #define ADDCOL()                                                                \
     do {                                                                        \
         rc = tp_frame_add_take(f, c);                                           \
         c = NULL;                                                               \
         if (rc != TP_OK) goto done;                                             \
     } while (0)
-    NEWCOL("journey_id", TP_DTYPE_I64);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->journey_id[ROW(i)];
-    ADDCOL();
-    NEWCOL("uid", TP_DTYPE_I64);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->uid[ROW(i)];
-    ADDCOL();
-    NEWCOL("conversion_status", TP_DTYPE_BOOL);
-    for (size_t i = 0; i < n; i++) TP_COL(c, uint8_t)[i] = j->converted[ROW(i)] != 0;
-    ADDCOL();
-    NEWCOL("journey_length", TP_DTYPE_I32);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int32_t)[i] = j->length[ROW(i)];
-    ADDCOL();
-    for (size_t p = 0; p < L; p++) {
-        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
-        if ((rc = tp_column_new_dict(name, TP_DTYPE_STR, dict, n, &c)) != TP_OK) goto done;
-        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
-        int32_t *d = TP_COL(c, int32_t);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = codes[j->campaign[j->off[r] + p]];
-            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
-                goto done;
-            }
-        }
-        ADDCOL();
-    }
-    for (size_t p = 0; p < L; p++) {
-        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
-        NEWCOL(name, TP_DTYPE_I64);
-        int64_t *d = TP_COL(c, int64_t);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = j->seconds_to_end[j->off[r] + p];
-            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
-                goto done;
-            }
-        }
-        ADDCOL();
-    }
-    bool value_in_feats = features && tp_frame_find(features, "conversion_value");
-    if (j->value && !value_in_feats) {
-        NEWCOL("conversion_value", TP_DTYPE_F64);
-        for (size_t i = 0; i < n; i++) TP_COL(c, double)[i] = j->value[ROW(i)];
-        ADDCOL();
-    }
     if (features) {
         if (tp_frame_n_rows(features) != j->n && tp_frame_n_cols(features) > 0) {
             rc = tp_fail(TP_ERR_SHAPE, "features have %zu rows for %zu journeys",
@@ -1506,12 +1547,12 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
             ADDCOL();
         }
     }
-#undef NEWCOL
 #undef ADDCOL
-#undef ROW
     *out = f;
     f = NULL;
 done:
+    for (size_t k = 0; cols && k < nc; k++) tp_column_free(cols[k]);
+    tp_free(cols);
     tp_column_free(c);
     tp_frame_free(f);
     tp_strdict_unref(dict);

@@ -873,6 +873,23 @@ static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, s
     return n - r0 < rows ? n : r0 + rows;
 }
 
+// Zero bits among n bits of bm from bit b0, eight bytes at a time.
+static size_t count_nulls(const uint8_t *bm, size_t b0, size_t n) {
+    size_t z = 0;
+    for (; n && (b0 & 7); b0++, n--) z += !bit_get(bm, b0);
+    const uint8_t *p = bm + (b0 >> 3);
+    size_t nb = n / 8, k = 0;
+    for (; k + 8 <= nb; k += 8) {
+        uint64_t x;
+        memcpy(&x, p + k, 8);
+        z += 64 - (size_t)__builtin_popcountll(x);
+    }
+    for (; k < nb; k++) z += 8 - (size_t)__builtin_popcount(p[k]);
+    b0 += nb * 8, n -= nb * 8;
+    for (; n; b0++, n--) z += !bit_get(bm, b0);
+    return z;
+}
+
 // Encode one column chunk (dictionary page, data pages) into out. Runs on a worker thread: it
 // touches only this column's state, s and out.
 static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const colview *v, size_t n,
@@ -881,9 +898,7 @@ static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const c
     m->dict_page_offset = -1;
     m->data_page_offset = -1;
     m->num_values = (int64_t)n;
-    size_t nulls = 0;
-    if (v->valid)
-        for (size_t r = 0; r < n; r++) nulls += !bit_get(v->valid, v->bit0 + r);
+    size_t nulls = v->valid ? count_nulls(v->valid, v->bit0, n) : 0;
     m->null_count = (int64_t)nulls;
     if (w->opts.statistics) {
         rc = compute_stats(c, v, n, m);
@@ -1322,6 +1337,26 @@ done:
     return rc;
 }
 
+typedef struct fill_job {
+    tp_pq_writer *w;
+    const tp_frame *f;
+    size_t lo, hi; /* rows of f, buffered at row w->buffered */
+} fill_job;
+
+static tp_status fill_fn(void *ctx, size_t c0, size_t c1, int tid) {
+    fill_job *fj = ctx;
+    tp_pq_writer *w = fj->w;
+    (void)tid;
+    for (size_t i = c0; i < c1; i++) {
+        wcol *c = &w->cols[i];
+        const tp_column *src = tp_frame_col(fj->f, i);
+        tp_status rc = fill_values(w, c, src, fj->lo, fj->hi, w->buffered);
+        if (rc == TP_OK) rc = fill_validity(c, src, fj->lo, fj->hi, w->buffered);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
     tp_status rc = TP_OK;
     if (w->failed) return tp_fail(w->fail_rc, "writing '%s': an earlier write failed", wpath(w));
@@ -1339,13 +1374,11 @@ tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
         }
         size_t take = rg - w->buffered;
         if (take > n - lo) take = n - lo;
-        for (size_t i = 0; i < w->n_cols; i++) {
-            wcol *c = &w->cols[i];
-            const tp_column *src = tp_frame_col(f, i);
-            rc = fill_values(w, c, src, lo, lo + take, w->buffered);
-            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered);
-            if (rc != TP_OK) return writer_fail(w, rc);
-        }
+        // Columns buffer independently: copy them on the threads when there is enough to share.
+        fill_job fj = {w, f, lo, lo + take};
+        int T = take * w->n_cols >= 65536 ? tp_threads_default() : 1;
+        rc = tp_parallel_for(w->n_cols, T, fill_fn, &fj);
+        if (rc != TP_OK) return writer_fail(w, rc);
         w->buffered += take;
         lo += take;
         if (w->buffered == rg) {
