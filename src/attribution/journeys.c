@@ -943,6 +943,44 @@ static tp_status drain(engine *e, worker *w) {
     return rc;
 }
 
+/* rank[i] = the position of uid[i]'s key (uid_key) among the distinct keys of uid[0..n): sorting
+ * by (rank, time) gives the same stable order as sorting by (key, time), as keys are distinct
+ * exactly when uids are (the hash is a bijection). */
+static tp_status user_ranks(const int64_t *uid, size_t n, int64_t *rank) {
+    tp_status rc = TP_OK;
+    size_t cap = 16, m = 0;
+    while (cap < 2 * n) cap <<= 1;
+    int64_t *su = tp_malloc(cap * sizeof *su), *ukey = tp_malloc(n * sizeof *ukey);
+    uint32_t *sid = tp_malloc(cap * sizeof *sid), *uix = tp_malloc(n * sizeof *uix);
+    uint32_t *uperm = tp_malloc(n * sizeof *uperm);
+    if (!su || !ukey || !sid || !uix || !uperm) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory ranking the users of %zu impressions", n);
+        goto done;
+    }
+    memset(sid, 0xff, cap * sizeof *sid);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = uid_hash(uid[i]);
+        size_t s = (size_t)h & (cap - 1);
+        while (sid[s] != UINT32_MAX && su[s] != uid[i]) s = (s + 1) & (cap - 1);
+        if (sid[s] == UINT32_MAX) {
+            su[s] = uid[i];
+            sid[s] = (uint32_t)m;
+            ukey[m++] = (int64_t)(h ^ (1ULL << 63));
+        }
+        uix[i] = sid[s];
+    }
+    if ((rc = tp_radix_sort_i64(ukey, m, uperm)) != TP_OK) goto done;
+    for (size_t q = 0; q < m; q++) sid[uperm[q]] = (uint32_t)q; /* reuse sid: user -> rank */
+    for (size_t i = 0; i < n; i++) rank[i] = sid[uix[i]];
+done:
+    tp_free(su);
+    tp_free(ukey);
+    tp_free(sid);
+    tp_free(uix);
+    tp_free(uperm);
+    return rc;
+}
+
 /* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
 static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
@@ -960,10 +998,13 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory sorting %zu impressions", n);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) k1[i] = uid_key(r->uid[i]);
     if (!cid_mode) {
+        // Rank the users by key first: (rank, time) is a key of ~30 bits that one radix sort
+        // handles, where (uid key, time) is too wide for one key and costs two sorts.
+        if ((rc = user_ranks(r->uid, n, k1)) != TP_OK) goto done;
         if ((rc = tp_radix_sort_pairs(k1, r->ts, n, perm)) != TP_OK) goto done;
     } else {
+        for (size_t i = 0; i < n; i++) k1[i] = uid_key(r->uid[i]);
         // (uid, conversion_id, time): stable sort by (cid, time), then stable by uid key.
         tmp = tp_malloc(n * sizeof *tmp);
         p2 = tp_malloc(n * sizeof *p2);
