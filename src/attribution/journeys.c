@@ -1455,7 +1455,8 @@ typedef struct frame_job {
     tp_strdict *dict;
     const int32_t *codes;
     tp_column **cols; /* 4 + 2L (+1 with conversion_value), filled in order */
-    bool value;
+    const uint64_t *start; /* [n] first touch of row i's journey */
+    const uint32_t *len;   /* [n] kept touches of row i's journey */
 } frame_job;
 
 static tp_status frame_col(const frame_job *fj, size_t k, tp_column **out) {
@@ -1473,9 +1474,8 @@ static tp_status frame_col(const frame_job *fj, size_t k, tp_column **out) {
         if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
         int32_t *d = TP_COL(c, int32_t);
         for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = fj->codes[j->campaign[j->off[r] + p]];
+            if (p < fj->len[i]) {
+                d[i] = fj->codes[j->campaign[fj->start[i] + p]];
             } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
                 goto done;
             }
@@ -1487,9 +1487,8 @@ static tp_status frame_col(const frame_job *fj, size_t k, tp_column **out) {
         if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
         int64_t *d = TP_COL(c, int64_t);
         for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = j->seconds_to_end[j->off[r] + p];
+            if (p < fj->len[i]) {
+                d[i] = j->seconds_to_end[fj->start[i] + p];
             } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
                 goto done;
             }
@@ -1533,6 +1532,8 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
     tp_strdict *dict = NULL;
     int32_t *codes = NULL;
     tp_column **cols = NULL;
+    uint64_t *start = NULL;
+    uint32_t *len = NULL;
     size_t L = j->max_len, nc = 0;
     if (!rows) n = j->n;
     tp_status rc = tp_frame_new(&f);
@@ -1552,8 +1553,19 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
         rc = tp_fail(TP_ERR_NOMEM, "out of memory");
         goto done;
     }
+    // Where each row's touches are, once for all 2L columns.
+    if (!(start = tp_malloc((n ? n : 1) * sizeof *start)) || !(len = tp_malloc((n ? n : 1) * sizeof *len))) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = rows ? rows[i] : (uint32_t)i;
+        start[i] = j->off[r];
+        uint64_t k = j->off[r + 1] - j->off[r];
+        len[i] = (uint32_t)(k < L ? k : L); /* columns stop at L anyway */
+    }
     // Columns are independent: build them on the threads when there is enough work to share.
-    frame_job fj = {j, rows, n, L, dict, codes, cols, false};
+    frame_job fj = {j, rows, n, L, dict, codes, cols, start, len};
     int T = n * nc >= 65536 ? tp_threads_default() : 1;
     if ((rc = tp_parallel_for(nc, T, frame_fn, &fj)) != TP_OK) goto done;
     for (size_t k = 0; k < nc; k++) {
@@ -1594,6 +1606,8 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
 done:
     for (size_t k = 0; cols && k < nc; k++) tp_column_free(cols[k]);
     tp_free(cols);
+    tp_free(start);
+    tp_free(len);
     tp_column_free(c);
     tp_frame_free(f);
     tp_strdict_unref(dict);
