@@ -577,6 +577,132 @@ static tp_status ts_seconds(const tp_column *c, size_t i, int64_t *out) {
     return TP_OK;
 }
 
+/* One batch's columns on their way into the partitions: row i goes to P[bk[i]] at pos[i]. */
+typedef struct ingest_job {
+    engine *e;
+    size_t n;
+    const uint8_t *bk;
+    const uint32_t *pos;
+    rows *P;
+    tp_column *cu, *ct, *cc, *cv, *ci;
+    const int64_t *u64;
+    const int32_t *u32;
+    const int64_t *t64;
+    tp_dtype tt;
+    const uint8_t *conv_b;
+    const int64_t *conv_l;
+    const int32_t *conv_i;
+    const int64_t *cid64;
+    bool camp_str;
+    const int32_t *camp_codes;
+    tp_strdict *camp_dict;
+    tp_column **fc;
+    const bool *fnull;
+} ingest_job;
+
+// Task 0: campaign; 1: conversion (+ conversion_id); 2: uid; 3: timestamp; 4 + k: feature k.
+static tp_status ingest_task(const ingest_job *jb, size_t task) {
+    tp_status rc = TP_OK;
+    schema *s = &jb->e->sc;
+    const size_t n = jb->n;
+    const uint8_t *bk = jb->bk;
+    const uint32_t *pos = jb->pos;
+    rows *P = jb->P;
+#define SCATTER(field, expr)                                                   \
+    for (size_t i = 0; i < n; i++) P[bk[i]].field[pos[i]] = (expr)
+    if (task == 0 && jb->camp_str) {
+        const int32_t *camp_codes = jb->camp_codes;
+        tp_strdict *camp_dict = jb->camp_dict;
+        for (size_t i = 0; i < n; i++) {
+            int32_t c = camp_codes[i], code;
+            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
+                s->camp_rm.map[c] >= 0) {
+                code = s->camp_rm.map[c]; /* fast path: already mapped */
+            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
+                       (rc = mark_seen(s, code)) != TP_OK) {
+                return rc;
+            }
+            P[bk[i]].camp[pos[i]] = code;
+        }
+    } else if (task == 0) {
+        tp_column *cc = jb->cc;
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = tp_column_get_i64(cc, i), val = -1;
+            int32_t code;
+            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
+            if (!tp_i64map_get(s->camp_int, v, &val)) {
+                char buf[32];
+                int len = snprintf(buf, sizeof buf, "%" PRId64, v);
+                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) return rc;
+                val = code;
+                int ins;
+                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) return rc;
+                if ((rc = mark_seen(s, code)) != TP_OK) return rc;
+            }
+            P[bk[i]].camp[pos[i]] = (int32_t)val;
+        }
+    } else if (task == 1) {
+        tp_column *cv = jb->cv, *ci = jb->ci;
+        if (jb->conv_b) SCATTER(conv, jb->conv_b[i] != 0);
+        else if (jb->conv_l) SCATTER(conv, jb->conv_l[i] != 0);
+        else if (jb->conv_i) SCATTER(conv, jb->conv_i[i] != 0);
+        else SCATTER(conv, !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0);
+        if (jb->cid64) SCATTER(cid, jb->cid64[i]);
+        else if (ci) SCATTER(cid, tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i));
+    } else if (task == 2) {
+        if (jb->u64) SCATTER(uid, jb->u64[i]);
+        else if (jb->u32) SCATTER(uid, jb->u32[i]);
+        else SCATTER(uid, tp_column_get_i64(jb->cu, i));
+    } else if (task == 3) {
+        tp_column *ct = jb->ct;
+        if (jb->t64) {
+            SCATTER(ts, jb->t64[i]);
+        } else if (jb->tt == TP_DTYPE_I32) {
+            const int32_t *t32 = TP_CCOL(ct, int32_t);
+            SCATTER(ts, t32[i]);
+        } else {
+            for (size_t i = 0; i < n; i++) ts_seconds(ct, i, &P[bk[i]].ts[pos[i]]);
+        }
+    } else {
+        size_t k = task - 4;
+        feat *ft = &s->feats[k];
+        tp_column *c = jb->fc[k];
+        tp_dtype t = tp_column_type(c);
+        for (size_t i = 0; i < n; i++) {
+            rows *r = &P[bk[i]];
+            size_t o = pos[i];
+            bool ok = !jb->fnull[k] || !tp_column_is_null(c, i);
+            int64_t v = 0;
+            if (ok) {
+                if (ft->is_value || t == TP_DTYPE_F64 || t == TP_DTYPE_F32) {
+                    double d = tp_column_get_f64(c, i);
+                    memcpy(&v, &d, 8);
+                } else if (tp_dtype_is_string(t)) {
+                    int32_t fcode;
+                    rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
+                    if (rc != TP_OK) return rc;
+                    v = fcode;
+                } else {
+                    v = tp_column_get_i64(c, i);
+                }
+            }
+            r->fv[k][o] = v;
+            r->fok[k][o] = ok;
+        }
+    }
+#undef SCATTER
+    return rc;
+}
+
+static tp_status ingest_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    (void)tid;
+    for (size_t t = lo; t < hi; t++) {
+        tp_status rc = ingest_task(ctx, t);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 /* Append one batch to e->mem, converting types. */
 static tp_status engine_ingest(engine *e, const tp_frame *f) {
     tp_status rc;
@@ -676,8 +802,6 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
         for (size_t i = 0; i < n; i++) pos[i] = (uint32_t)next[bk[i]]++;
     }
     rows *P = e->part;
-#define SCATTER(field, expr)                                                   \
-    for (size_t i = 0; i < n; i++) P[bk[i]].field[pos[i]] = (expr)
     if (ts_nulls || camp_nulls) {
         for (size_t i = 0; i < n; i++)
             if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
@@ -687,78 +811,14 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
                 goto fail;
             }
     }
-    if (u64) SCATTER(uid, u64[i]);
-    else if (u32) SCATTER(uid, u32[i]);
-    else SCATTER(uid, tp_column_get_i64(cu, i));
-    if (t64) {
-        SCATTER(ts, t64[i]);
-    } else if (tt == TP_DTYPE_I32) {
-        const int32_t *t32 = TP_CCOL(ct, int32_t);
-        SCATTER(ts, t32[i]);
-    } else {
-        for (size_t i = 0; i < n; i++) ts_seconds(ct, i, &P[bk[i]].ts[pos[i]]);
-    }
-    if (camp_str) {
-        for (size_t i = 0; i < n; i++) {
-            int32_t c = camp_codes[i], code;
-            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
-                s->camp_rm.map[c] >= 0) {
-                code = s->camp_rm.map[c]; /* fast path: already mapped */
-            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
-                       (rc = mark_seen(s, code)) != TP_OK) {
-                goto fail;
-            }
-            P[bk[i]].camp[pos[i]] = code;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            int64_t v = tp_column_get_i64(cc, i), val = -1;
-            int32_t code;
-            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) goto fail;
-            if (!tp_i64map_get(s->camp_int, v, &val)) {
-                char buf[32];
-                int len = snprintf(buf, sizeof buf, "%" PRId64, v);
-                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) goto fail;
-                val = code;
-                int ins;
-                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) goto fail;
-                if ((rc = mark_seen(s, code)) != TP_OK) goto fail;
-            }
-            P[bk[i]].camp[pos[i]] = (int32_t)val;
-        }
-    }
-    if (conv_b) SCATTER(conv, conv_b[i] != 0);
-    else if (conv_l) SCATTER(conv, conv_l[i] != 0);
-    else if (conv_i) SCATTER(conv, conv_i[i] != 0);
-    else SCATTER(conv, !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0);
-    if (cid64) SCATTER(cid, cid64[i]);
-    else if (ci) SCATTER(cid, tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i));
-#undef SCATTER
-    for (size_t k = 0; k < s->n_feat; k++) {
-        feat *ft = &s->feats[k];
-        tp_column *c = fc[k];
-        tp_dtype t = tp_column_type(c);
-        for (size_t i = 0; i < n; i++) {
-            rows *r = &P[bk[i]];
-            size_t o = pos[i];
-            bool ok = !fnull[k] || !tp_column_is_null(c, i);
-            int64_t v = 0;
-            if (ok) {
-                if (ft->is_value || t == TP_DTYPE_F64 || t == TP_DTYPE_F32) {
-                    double d = tp_column_get_f64(c, i);
-                    memcpy(&v, &d, 8);
-                } else if (tp_dtype_is_string(t)) {
-                    int32_t fcode;
-                    rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
-                    if (rc != TP_OK) goto fail;
-                    v = fcode;
-                } else {
-                    v = tp_column_get_i64(c, i);
-                }
-            }
-            r->fv[k][o] = v;
-            r->fok[k][o] = ok;
-        }
+    {
+        // The columns are independent (each task owns its remap state): scatter them on the
+        // threads. Tasks are ordered so two threads get similar loads.
+        ingest_job jb = {e, n, bk, pos, P, cu, ct, cc, cv, ci, u64, u32, t64, tt, conv_b, conv_l,
+                         conv_i, cid64, camp_str, camp_codes, camp_dict, fc, fnull};
+        size_t ntask = 4 + s->n_feat;
+        int T = n >= 65536 ? tp_threads_default() : 1;
+        if ((rc = tp_parallel_for(ntask, T, ingest_fn, &jb)) != TP_OK) goto fail;
     }
     for (size_t b = 0; b < N_FANOUT; b++) P[b].n += cnt[b];
     tp_free(pos);
