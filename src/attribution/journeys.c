@@ -577,6 +577,132 @@ static tp_status ts_seconds(const tp_column *c, size_t i, int64_t *out) {
     return TP_OK;
 }
 
+/* One batch's columns on their way into the partitions: row i goes to P[bk[i]] at pos[i]. */
+typedef struct ingest_job {
+    engine *e;
+    size_t n;
+    const uint8_t *bk;
+    const uint32_t *pos;
+    rows *P;
+    tp_column *cu, *ct, *cc, *cv, *ci;
+    const int64_t *u64;
+    const int32_t *u32;
+    const int64_t *t64;
+    tp_dtype tt;
+    const uint8_t *conv_b;
+    const int64_t *conv_l;
+    const int32_t *conv_i;
+    const int64_t *cid64;
+    bool camp_str;
+    const int32_t *camp_codes;
+    tp_strdict *camp_dict;
+    tp_column **fc;
+    const bool *fnull;
+} ingest_job;
+
+// Task 0: campaign; 1: conversion (+ conversion_id); 2: uid; 3: timestamp; 4 + k: feature k.
+static tp_status ingest_task(const ingest_job *jb, size_t task) {
+    tp_status rc = TP_OK;
+    schema *s = &jb->e->sc;
+    const size_t n = jb->n;
+    const uint8_t *bk = jb->bk;
+    const uint32_t *pos = jb->pos;
+    rows *P = jb->P;
+#define SCATTER(field, expr)                                                   \
+    for (size_t i = 0; i < n; i++) P[bk[i]].field[pos[i]] = (expr)
+    if (task == 0 && jb->camp_str) {
+        const int32_t *camp_codes = jb->camp_codes;
+        tp_strdict *camp_dict = jb->camp_dict;
+        for (size_t i = 0; i < n; i++) {
+            int32_t c = camp_codes[i], code;
+            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
+                s->camp_rm.map[c] >= 0) {
+                code = s->camp_rm.map[c]; /* fast path: already mapped */
+            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
+                       (rc = mark_seen(s, code)) != TP_OK) {
+                return rc;
+            }
+            P[bk[i]].camp[pos[i]] = code;
+        }
+    } else if (task == 0) {
+        tp_column *cc = jb->cc;
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = tp_column_get_i64(cc, i), val = -1;
+            int32_t code;
+            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
+            if (!tp_i64map_get(s->camp_int, v, &val)) {
+                char buf[32];
+                int len = snprintf(buf, sizeof buf, "%" PRId64, v);
+                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) return rc;
+                val = code;
+                int ins;
+                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) return rc;
+                if ((rc = mark_seen(s, code)) != TP_OK) return rc;
+            }
+            P[bk[i]].camp[pos[i]] = (int32_t)val;
+        }
+    } else if (task == 1) {
+        tp_column *cv = jb->cv, *ci = jb->ci;
+        if (jb->conv_b) SCATTER(conv, jb->conv_b[i] != 0);
+        else if (jb->conv_l) SCATTER(conv, jb->conv_l[i] != 0);
+        else if (jb->conv_i) SCATTER(conv, jb->conv_i[i] != 0);
+        else SCATTER(conv, !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0);
+        if (jb->cid64) SCATTER(cid, jb->cid64[i]);
+        else if (ci) SCATTER(cid, tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i));
+    } else if (task == 2) {
+        if (jb->u64) SCATTER(uid, jb->u64[i]);
+        else if (jb->u32) SCATTER(uid, jb->u32[i]);
+        else SCATTER(uid, tp_column_get_i64(jb->cu, i));
+    } else if (task == 3) {
+        tp_column *ct = jb->ct;
+        if (jb->t64) {
+            SCATTER(ts, jb->t64[i]);
+        } else if (jb->tt == TP_DTYPE_I32) {
+            const int32_t *t32 = TP_CCOL(ct, int32_t);
+            SCATTER(ts, t32[i]);
+        } else {
+            for (size_t i = 0; i < n; i++) ts_seconds(ct, i, &P[bk[i]].ts[pos[i]]);
+        }
+    } else {
+        size_t k = task - 4;
+        feat *ft = &s->feats[k];
+        tp_column *c = jb->fc[k];
+        tp_dtype t = tp_column_type(c);
+        for (size_t i = 0; i < n; i++) {
+            rows *r = &P[bk[i]];
+            size_t o = pos[i];
+            bool ok = !jb->fnull[k] || !tp_column_is_null(c, i);
+            int64_t v = 0;
+            if (ok) {
+                if (ft->is_value || t == TP_DTYPE_F64 || t == TP_DTYPE_F32) {
+                    double d = tp_column_get_f64(c, i);
+                    memcpy(&v, &d, 8);
+                } else if (tp_dtype_is_string(t)) {
+                    int32_t fcode;
+                    rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
+                    if (rc != TP_OK) return rc;
+                    v = fcode;
+                } else {
+                    v = tp_column_get_i64(c, i);
+                }
+            }
+            r->fv[k][o] = v;
+            r->fok[k][o] = ok;
+        }
+    }
+#undef SCATTER
+    return rc;
+}
+
+static tp_status ingest_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    (void)tid;
+    for (size_t t = lo; t < hi; t++) {
+        tp_status rc = ingest_task(ctx, t);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 /* Append one batch to e->mem, converting types. */
 static tp_status engine_ingest(engine *e, const tp_frame *f) {
     tp_status rc;
@@ -663,79 +789,46 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
     const bool camp_str = tp_dtype_is_string(camp_t);
     const int32_t *camp_codes = camp_str ? TP_CCOL(cc, int32_t) : NULL;
     tp_strdict *camp_dict = camp_str ? tp_column_dict(cc) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        rows *r = &e->part[bk[i]];
-        size_t o = r->n++;
-        if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
-            tp_free(bk);
-            return tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
-                           (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp" : "campaign",
-                           e->row_base + i);
-        }
-        r->uid[o] = u64 ? u64[i] : u32 ? u32[i] : tp_column_get_i64(cu, i);
-        if (t64) r->ts[o] = t64[i];
-        else ts_seconds(ct, i, &r->ts[o]);
-        int32_t code;
-        if (camp_str) {
-            int32_t c = camp_codes[i];
-            if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
-                s->camp_rm.map[c] >= 0) {
-                code = s->camp_rm.map[c]; /* fast path: already mapped */
-            } else if ((rc = remap_code(&s->camp_rm, s->names, camp_dict, c, &code)) != TP_OK ||
-                       (rc = mark_seen(s, code)) != TP_OK) {
-                tp_free(bk);
-                return rc;
-            }
-        } else {
-            int64_t v = tp_column_get_i64(cc, i), val = -1;
-            if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) goto fail;
-            if (!tp_i64map_get(s->camp_int, v, &val)) {
-                char buf[32];
-                int len = snprintf(buf, sizeof buf, "%" PRId64, v);
-                if ((rc = tp_strdict_intern(s->names, buf, (size_t)len, &code)) != TP_OK) goto fail;
-                val = code;
-                int ins;
-                if ((rc = tp_i64map_get_or_put(s->camp_int, v, &val, &ins)) != TP_OK) goto fail;
-                if ((rc = mark_seen(s, code)) != TP_OK) goto fail;
-            }
-            code = (int32_t)val;
-        }
-        r->camp[o] = code;
-        r->conv[o] = conv_b ? conv_b[i] != 0
-                     : conv_l ? conv_l[i] != 0
-                     : conv_i ? conv_i[i] != 0
-                              : !tp_column_is_null(cv, i) && tp_column_get_i64(cv, i) != 0;
-        if (cid64) r->cid[o] = cid64[i];
-        else if (ci) r->cid[o] = tp_column_is_null(ci, i) ? 0 : tp_column_get_i64(ci, i);
-        for (size_t k = 0; k < s->n_feat; k++) {
-            feat *ft = &s->feats[k];
-            tp_column *c = fc[k];
-            bool ok = !fnull[k] || !tp_column_is_null(c, i);
-            int64_t v = 0;
-            if (ok) {
-                tp_dtype t = tp_column_type(c);
-                if (ft->is_value || t == TP_DTYPE_F64 || t == TP_DTYPE_F32) {
-                    double d = tp_column_get_f64(c, i);
-                    memcpy(&v, &d, 8);
-                } else if (tp_dtype_is_string(t)) {
-                    int32_t fcode;
-                    rc = remap_code(&ft->rm, ft->dict, tp_column_dict(c), TP_CCOL(c, int32_t)[i], &fcode);
-                    if (rc != TP_OK) goto fail;
-                    v = fcode;
-                } else {
-                    v = tp_column_get_i64(c, i);
-                }
-            }
-            r->fv[k][o] = v;
-            r->fok[k][o] = ok;
-        }
+    // Column at a time: each row's slot in its partition is fixed once (pos), then every column is
+    // converted in its own tight loop instead of one branchy loop over rows.
+    uint32_t *pos = tp_malloc((n ? n : 1) * sizeof *pos);
+    if (!pos) {
+        tp_free(bk);
+        return tp_fail(TP_ERR_NOMEM, "out of memory");
     }
+    {
+        size_t next[N_FANOUT];
+        for (size_t b = 0; b < N_FANOUT; b++) next[b] = e->part[b].n;
+        for (size_t i = 0; i < n; i++) pos[i] = (uint32_t)next[bk[i]]++;
+    }
+    rows *P = e->part;
+    if (ts_nulls || camp_nulls) {
+        for (size_t i = 0; i < n; i++)
+            if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
+                rc = tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
+                             (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp" : "campaign",
+                             e->row_base + i);
+                goto fail;
+            }
+    }
+    {
+        // The columns are independent (each task owns its remap state): scatter them on the
+        // threads. Tasks are ordered so two threads get similar loads.
+        ingest_job jb = {e, n, bk, pos, P, cu, ct, cc, cv, ci, u64, u32, t64, tt, conv_b, conv_l,
+                         conv_i, cid64, camp_str, camp_codes, camp_dict, fc, fnull};
+        size_t ntask = 4 + s->n_feat;
+        int T = n >= 65536 ? tp_threads_default() : 1;
+        if ((rc = tp_parallel_for(ntask, T, ingest_fn, &jb)) != TP_OK) goto fail;
+    }
+    for (size_t b = 0; b < N_FANOUT; b++) P[b].n += cnt[b];
+    tp_free(pos);
     tp_free(bk);
     e->mem_n += n;
     e->row_base += n;
     e->st.impressions += n;
     return TP_OK;
 fail:
+    tp_free(pos);
     tp_free(bk);
     return rc;
 }
@@ -910,6 +1003,44 @@ static tp_status drain(engine *e, worker *w) {
     return rc;
 }
 
+/* rank[i] = the position of uid[i]'s key (uid_key) among the distinct keys of uid[0..n): sorting
+ * by (rank, time) gives the same stable order as sorting by (key, time), as keys are distinct
+ * exactly when uids are (the hash is a bijection). */
+static tp_status user_ranks(const int64_t *uid, size_t n, int64_t *rank) {
+    tp_status rc = TP_OK;
+    size_t cap = 16, m = 0;
+    while (cap < 2 * n) cap <<= 1;
+    int64_t *su = tp_malloc(cap * sizeof *su), *ukey = tp_malloc(n * sizeof *ukey);
+    uint32_t *sid = tp_malloc(cap * sizeof *sid), *uix = tp_malloc(n * sizeof *uix);
+    uint32_t *uperm = tp_malloc(n * sizeof *uperm);
+    if (!su || !ukey || !sid || !uix || !uperm) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory ranking the users of %zu impressions", n);
+        goto done;
+    }
+    memset(sid, 0xff, cap * sizeof *sid);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = uid_hash(uid[i]);
+        size_t s = (size_t)h & (cap - 1);
+        while (sid[s] != UINT32_MAX && su[s] != uid[i]) s = (s + 1) & (cap - 1);
+        if (sid[s] == UINT32_MAX) {
+            su[s] = uid[i];
+            sid[s] = (uint32_t)m;
+            ukey[m++] = (int64_t)(h ^ (1ULL << 63));
+        }
+        uix[i] = sid[s];
+    }
+    if ((rc = tp_radix_sort_i64(ukey, m, uperm)) != TP_OK) goto done;
+    for (size_t q = 0; q < m; q++) sid[uperm[q]] = (uint32_t)q; /* reuse sid: user -> rank */
+    for (size_t i = 0; i < n; i++) rank[i] = sid[uix[i]];
+done:
+    tp_free(su);
+    tp_free(ukey);
+    tp_free(sid);
+    tp_free(uix);
+    tp_free(uperm);
+    return rc;
+}
+
 /* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
 static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
@@ -927,10 +1058,13 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory sorting %zu impressions", n);
         goto done;
     }
-    for (size_t i = 0; i < n; i++) k1[i] = uid_key(r->uid[i]);
     if (!cid_mode) {
+        // Rank the users by key first: (rank, time) is a key of ~30 bits that one radix sort
+        // handles, where (uid key, time) is too wide for one key and costs two sorts.
+        if ((rc = user_ranks(r->uid, n, k1)) != TP_OK) goto done;
         if ((rc = tp_radix_sort_pairs(k1, r->ts, n, perm)) != TP_OK) goto done;
     } else {
+        for (size_t i = 0; i < n; i++) k1[i] = uid_key(r->uid[i]);
         // (uid, conversion_id, time): stable sort by (cid, time), then stable by uid key.
         tmp = tp_malloc(n * sizeof *tmp);
         p2 = tp_malloc(n * sizeof *p2);
@@ -1373,16 +1507,95 @@ done:
 
 // ---- wide layout ----
 
+/* The journey columns of tp_journeys_to_frame, built column by column on the threads. */
+typedef struct frame_job {
+    const tp_journeys *j;
+    const uint32_t *rows;
+    size_t n, L;
+    tp_strdict *dict;
+    const int32_t *codes;
+    tp_column **cols; /* 4 + 2L (+1 with conversion_value), filled in order */
+    const uint64_t *start; /* [n] first touch of row i's journey */
+    const uint32_t *len;   /* [n] kept touches of row i's journey */
+} frame_job;
+
+static tp_status frame_col(const frame_job *fj, size_t k, tp_column **out) {
+    const tp_journeys *j = fj->j;
+    const uint32_t *rows = fj->rows;
+    size_t n = fj->n, L = fj->L;
+    tp_column *c = NULL;
+    char name[64];
+    tp_status rc;
+#define ROW(i) (rows ? rows[i] : (uint32_t)(i))
+    if (k >= 4 && k < 4 + L) {
+        size_t p = k - 4;
+        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
+        if ((rc = tp_column_new_dict(name, TP_DTYPE_STR, fj->dict, n, &c)) != TP_OK) goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        int32_t *d = TP_COL(c, int32_t);
+        for (size_t i = 0; i < n; i++) {
+            if (p < fj->len[i]) {
+                d[i] = fj->codes[j->campaign[fj->start[i] + p]];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+    } else if (k >= 4 + L && k < 4 + 2 * L) {
+        size_t p = k - 4 - L;
+        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
+        if ((rc = tp_column_new(name, TP_DTYPE_I64, n, &c)) != TP_OK) goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        int64_t *d = TP_COL(c, int64_t);
+        for (size_t i = 0; i < n; i++) {
+            if (p < fj->len[i]) {
+                d[i] = j->seconds_to_end[fj->start[i] + p];
+            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
+                goto done;
+            }
+        }
+    } else {
+        static const char *fixed[4] = {"journey_id", "uid", "conversion_status", "journey_length"};
+        static const tp_dtype ft[4] = {TP_DTYPE_I64, TP_DTYPE_I64, TP_DTYPE_BOOL, TP_DTYPE_I32};
+        bool val = k == 4 + 2 * L;
+        if ((rc = tp_column_new(val ? "conversion_value" : fixed[k], val ? TP_DTYPE_F64 : ft[k], n,
+                                &c)) != TP_OK)
+            goto done;
+        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
+        if (val) for (size_t i = 0; i < n; i++) TP_COL(c, double)[i] = j->value[ROW(i)];
+        else if (k == 0) for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->journey_id[ROW(i)];
+        else if (k == 1) for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->uid[ROW(i)];
+        else if (k == 2) for (size_t i = 0; i < n; i++) TP_COL(c, uint8_t)[i] = j->converted[ROW(i)] != 0;
+        else for (size_t i = 0; i < n; i++) TP_COL(c, int32_t)[i] = j->length[ROW(i)];
+    }
+#undef ROW
+    *out = c;
+    c = NULL;
+done:
+    tp_column_free(c);
+    return rc;
+}
+
+static tp_status frame_fn(void *ctx, size_t lo, size_t hi, int tid) {
+    frame_job *fj = ctx;
+    (void)tid;
+    for (size_t k = lo; k < hi; k++) {
+        tp_status rc = frame_col(fj, k, &fj->cols[k]);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, const uint32_t *rows,
                                size_t n, tp_frame **out) {
     tp_frame *f = NULL;
     tp_column *c = NULL;
     tp_strdict *dict = NULL;
     int32_t *codes = NULL;
-    char name[64];
-    size_t L = j->max_len;
+    tp_column **cols = NULL;
+    uint64_t *start = NULL;
+    uint32_t *len = NULL;
+    size_t L = j->max_len, nc = 0;
     if (!rows) n = j->n;
-#define ROW(i) (rows ? rows[i] : (uint32_t)(i))
     tp_status rc = tp_frame_new(&f);
     if (rc != TP_OK) goto done;
     if ((rc = tp_strdict_new(&dict)) != TP_OK) goto done;
@@ -1394,64 +1607,38 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
     for (size_t k = 0; k < j->n_campaigns; k++)
         if ((rc = tp_strdict_intern(dict, j->campaigns[k], strlen(j->campaigns[k]), &codes[k])) != TP_OK)
             goto done;
-#define NEWCOL(nm, T)                                                           \
-    do {                                                                        \
-        if ((rc = tp_column_new(nm, T, n, &c)) != TP_OK) goto done;             \
-        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;                  \
-    } while (0)
+    bool value_in_feats = features && tp_frame_find(features, "conversion_value");
+    nc = 4 + 2 * L + (j->value && !value_in_feats ? 1 : 0);
+    if (!(cols = tp_calloc(nc, sizeof *cols))) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    // Where each row's touches are, once for all 2L columns.
+    if (!(start = tp_malloc((n ? n : 1) * sizeof *start)) || !(len = tp_malloc((n ? n : 1) * sizeof *len))) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = rows ? rows[i] : (uint32_t)i;
+        start[i] = j->off[r];
+        uint64_t k = j->off[r + 1] - j->off[r];
+        len[i] = (uint32_t)(k < L ? k : L); /* columns stop at L anyway */
+    }
+    // Columns are independent: build them on the threads when there is enough work to share.
+    frame_job fj = {j, rows, n, L, dict, codes, cols, start, len};
+    int T = n * nc >= 65536 ? tp_threads_default() : 1;
+    if ((rc = tp_parallel_for(nc, T, frame_fn, &fj)) != TP_OK) goto done;
+    for (size_t k = 0; k < nc; k++) {
+        rc = tp_frame_add_take(f, cols[k]);
+        cols[k] = NULL;
+        if (rc != TP_OK) goto done;
+    }
 #define ADDCOL()                                                                \
     do {                                                                        \
         rc = tp_frame_add_take(f, c);                                           \
         c = NULL;                                                               \
         if (rc != TP_OK) goto done;                                             \
     } while (0)
-    NEWCOL("journey_id", TP_DTYPE_I64);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->journey_id[ROW(i)];
-    ADDCOL();
-    NEWCOL("uid", TP_DTYPE_I64);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int64_t)[i] = j->uid[ROW(i)];
-    ADDCOL();
-    NEWCOL("conversion_status", TP_DTYPE_BOOL);
-    for (size_t i = 0; i < n; i++) TP_COL(c, uint8_t)[i] = j->converted[ROW(i)] != 0;
-    ADDCOL();
-    NEWCOL("journey_length", TP_DTYPE_I32);
-    for (size_t i = 0; i < n; i++) TP_COL(c, int32_t)[i] = j->length[ROW(i)];
-    ADDCOL();
-    for (size_t p = 0; p < L; p++) {
-        snprintf(name, sizeof name, "campaign_nm_at_index_%zu", p);
-        if ((rc = tp_column_new_dict(name, TP_DTYPE_STR, dict, n, &c)) != TP_OK) goto done;
-        if ((rc = tp_column_resize(c, n)) != TP_OK) goto done;
-        int32_t *d = TP_COL(c, int32_t);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = codes[j->campaign[j->off[r] + p]];
-            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
-                goto done;
-            }
-        }
-        ADDCOL();
-    }
-    for (size_t p = 0; p < L; p++) {
-        snprintf(name, sizeof name, "seconds_to_end_at_index_%zu", p);
-        NEWCOL(name, TP_DTYPE_I64);
-        int64_t *d = TP_COL(c, int64_t);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t r = ROW(i);
-            if (j->off[r] + p < j->off[r + 1]) {
-                d[i] = j->seconds_to_end[j->off[r] + p];
-            } else if ((rc = tp_column_set_null(c, i, true)) != TP_OK) {
-                goto done;
-            }
-        }
-        ADDCOL();
-    }
-    bool value_in_feats = features && tp_frame_find(features, "conversion_value");
-    if (j->value && !value_in_feats) {
-        NEWCOL("conversion_value", TP_DTYPE_F64);
-        for (size_t i = 0; i < n; i++) TP_COL(c, double)[i] = j->value[ROW(i)];
-        ADDCOL();
-    }
     if (features) {
         if (tp_frame_n_rows(features) != j->n && tp_frame_n_cols(features) > 0) {
             rc = tp_fail(TP_ERR_SHAPE, "features have %zu rows for %zu journeys",
@@ -1473,12 +1660,14 @@ tp_status tp_journeys_to_frame(const tp_journeys *j, const tp_frame *features, c
             ADDCOL();
         }
     }
-#undef NEWCOL
 #undef ADDCOL
-#undef ROW
     *out = f;
     f = NULL;
 done:
+    for (size_t k = 0; cols && k < nc; k++) tp_column_free(cols[k]);
+    tp_free(cols);
+    tp_free(start);
+    tp_free(len);
     tp_column_free(c);
     tp_frame_free(f);
     tp_strdict_unref(dict);

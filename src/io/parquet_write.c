@@ -515,6 +515,24 @@ static tp_status fill_values(tp_pq_writer *w, wcol *c, const tp_column *src, siz
     return TP_OK;
 }
 
+// Copy n bits from src at bit s0 to dst at bit d0 (src NULL: set them); whole bytes of dst at a
+// time, since a bit-by-bit copy of every column's bitmap was a visible part of writing journeys.
+static void bits_copy(uint8_t *dst, size_t d0, const uint8_t *src, size_t s0, size_t n) {
+    for (; n && (d0 & 7); d0++, s0++, n--) bit_put(dst, d0, src ? bit_get(src, s0) : true);
+    size_t nb = n / 8, sh = s0 & 7;
+    uint8_t *d = dst + (d0 >> 3);
+    if (!src) {
+        memset(d, 0xff, nb);
+    } else if (sh == 0) {
+        memcpy(d, src + (s0 >> 3), nb);
+    } else {
+        const uint8_t *s = src + (s0 >> 3);
+        for (size_t k = 0; k < nb; k++) d[k] = (uint8_t)((s[k] >> sh) | (s[k + 1] << (8 - sh)));
+    }
+    d0 += nb * 8, s0 += nb * 8, n -= nb * 8;
+    for (; n; d0++, s0++, n--) bit_put(dst, d0, src ? bit_get(src, s0) : true);
+}
+
 // Validity of rows [lo, hi) of src at buffered row dst. The bitmap appears with the first null
 // (earlier rows present) and grows as needed; new bytes start as all-present.
 static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t hi, size_t dst) {
@@ -531,7 +549,7 @@ static tp_status fill_validity(wcol *c, const tp_column *src, size_t lo, size_t 
         c->valid = p;
         c->valid_cap = cap;
     }
-    for (size_t r = lo; r < hi; r++) bit_put(c->valid, dst + r - lo, sv ? bit_get(sv, r) : true);
+    bits_copy(c->valid, dst, sv, lo, hi - lo);
     return TP_OK;
 }
 
@@ -855,6 +873,23 @@ static size_t page_end(const tp_pq_writer *w, const wcol *c, const colview *v, s
     return n - r0 < rows ? n : r0 + rows;
 }
 
+// Zero bits among n bits of bm from bit b0, eight bytes at a time.
+static size_t count_nulls(const uint8_t *bm, size_t b0, size_t n) {
+    size_t z = 0;
+    for (; n && (b0 & 7); b0++, n--) z += !bit_get(bm, b0);
+    const uint8_t *p = bm + (b0 >> 3);
+    size_t nb = n / 8, k = 0;
+    for (; k + 8 <= nb; k += 8) {
+        uint64_t x;
+        memcpy(&x, p + k, 8);
+        z += 64 - (size_t)__builtin_popcountll(x);
+    }
+    for (; k < nb; k++) z += 8 - (size_t)__builtin_popcount(p[k]);
+    b0 += nb * 8, n -= nb * 8;
+    for (; n; b0++, n--) z += !bit_get(bm, b0);
+    return z;
+}
+
 // Encode one column chunk (dictionary page, data pages) into out. Runs on a worker thread: it
 // touches only this column's state, s and out.
 static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const colview *v, size_t n,
@@ -863,9 +898,7 @@ static tp_status write_chunk(const tp_pq_writer *w, scratch *s, wcol *c, const c
     m->dict_page_offset = -1;
     m->data_page_offset = -1;
     m->num_values = (int64_t)n;
-    size_t nulls = 0;
-    if (v->valid)
-        for (size_t r = 0; r < n; r++) nulls += !bit_get(v->valid, v->bit0 + r);
+    size_t nulls = v->valid ? count_nulls(v->valid, v->bit0, n) : 0;
     m->null_count = (int64_t)nulls;
     if (w->opts.statistics) {
         rc = compute_stats(c, v, n, m);
@@ -1304,6 +1337,26 @@ done:
     return rc;
 }
 
+typedef struct fill_job {
+    tp_pq_writer *w;
+    const tp_frame *f;
+    size_t lo, hi; /* rows of f, buffered at row w->buffered */
+} fill_job;
+
+static tp_status fill_fn(void *ctx, size_t c0, size_t c1, int tid) {
+    fill_job *fj = ctx;
+    tp_pq_writer *w = fj->w;
+    (void)tid;
+    for (size_t i = c0; i < c1; i++) {
+        wcol *c = &w->cols[i];
+        const tp_column *src = tp_frame_col(fj->f, i);
+        tp_status rc = fill_values(w, c, src, fj->lo, fj->hi, w->buffered);
+        if (rc == TP_OK) rc = fill_validity(c, src, fj->lo, fj->hi, w->buffered);
+        if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
 tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
     tp_status rc = TP_OK;
     if (w->failed) return tp_fail(w->fail_rc, "writing '%s': an earlier write failed", wpath(w));
@@ -1321,13 +1374,11 @@ tp_status tp_pq_writer_write(tp_pq_writer *w, const tp_frame *f) {
         }
         size_t take = rg - w->buffered;
         if (take > n - lo) take = n - lo;
-        for (size_t i = 0; i < w->n_cols; i++) {
-            wcol *c = &w->cols[i];
-            const tp_column *src = tp_frame_col(f, i);
-            rc = fill_values(w, c, src, lo, lo + take, w->buffered);
-            if (rc == TP_OK) rc = fill_validity(c, src, lo, lo + take, w->buffered);
-            if (rc != TP_OK) return writer_fail(w, rc);
-        }
+        // Columns buffer independently: copy them on the threads when there is enough to share.
+        fill_job fj = {w, f, lo, lo + take};
+        int T = take * w->n_cols >= 65536 ? tp_threads_default() : 1;
+        rc = tp_parallel_for(w->n_cols, T, fill_fn, &fj);
+        if (rc != TP_OK) return writer_fail(w, rc);
         w->buffered += take;
         lo += take;
         if (w->buffered == rg) {
