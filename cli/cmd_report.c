@@ -13,6 +13,7 @@ static const char USAGE[] =
     "usage: touchpoint report --journeys JOURNEYS --credit DIR|FILE [DIR|FILE...] --out OUTDIR\n"
     "                         [--truth truth.json] [--attention attention_score.parquet]\n"
     "                         [--attention-from METHOD] [--title TEXT]\n"
+    "                         [--model-metrics MODEL.metrics.json]\n"
     "\n"
     "  --journeys PATH       journeys file or folder (output of `touchpoint journeys`)\n"
     "  --credit PATH...      credit folders (every <method>.parquet inside) or credit files;\n"
@@ -23,7 +24,9 @@ static const char USAGE[] =
     "                        attention_at_index_0..L-1) for campaign_attention.parquet\n"
     "  --attention-from M    use method M's M_touches.parquet for campaign_attention.parquet\n"
     "                        (default: --attention, else the first method with per-touch credit)\n"
-    "  --title TEXT          report title\n";
+    "  --title TEXT          report title\n"
+    "  --model-metrics FILE  the attention model's MODEL.metrics.json (from `touchpoint train`):\n"
+    "                        adds its test metrics, training curves, ROC and PR curves\n";
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
@@ -35,6 +38,7 @@ int cmd_report(int argc, char **argv) {
         {"attention-from", required_argument, NULL, 'm'},
         {"title", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
+        {"model-metrics", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     tp_report_opts o = {0};
@@ -56,6 +60,7 @@ int cmd_report(int argc, char **argv) {
         case 'a': o.attention = optarg; break;
         case 'm': o.attention_method = optarg; break;
         case 'T': o.title = optarg; break;
+        case 'M': o.model_metrics = optarg; break;
         case 'c': {
             size_t k = 0;
             if (n_lists == sizeof lists / sizeof *lists) {

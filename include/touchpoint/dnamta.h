@@ -46,6 +46,10 @@ typedef struct tp_dnamta tp_dnamta;
 TP_API tp_status tp_dnamta_new(const tp_dnamta_config *cfg, int max_batch, uint64_t seed, tp_dnamta **out);
 TP_API void tp_dnamta_free(tp_dnamta *m);
 TP_API const tp_dnamta_config *tp_dnamta_get_config(const tp_dnamta *m); /* borrowed */
+/* Worker threads for forward/backward (n <= 0: tp_threads_default(), the default at creation).
+ * Results are bit-identical for a given seed and thread count. Drops the last forward pass. */
+TP_API tp_status tp_dnamta_set_threads(tp_dnamta *m, int n);
+TP_API int tp_dnamta_get_threads(const tp_dnamta *m);
 
 /* Parameters and gradients are each one contiguous float block (llm.c layout). The pointers are
  * borrowed and stay valid for the model's life. The order of tensors inside is documented in

@@ -36,6 +36,8 @@ typedef struct tp_pipeline_config {
     int sim_campaigns;      /* default 10 */
     int sim_days;           /* default 30 */
     uint64_t sim_seed;      /* default 1 */
+    struct tp_pipeline_model *model; /* a model: block (attention model: train and predict steps,
+                                        its credit as the method "attention"), or NULL */
 } tp_pipeline_config;
 
 /* Parse a pipeline YAML file (libyaml). Unknown keys, wrong types and YAML syntax errors are

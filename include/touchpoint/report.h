@@ -53,6 +53,8 @@ typedef struct tp_report_html_input {
     const tp_frame *attention;     /* optional campaign attention table (as written above) */
     const char *attention_source;  /* what the attention came from, e.g. "attention scores" */
     size_t max_campaigns;          /* campaigns drawn in the credit chart, 0 = 30 (all in tables) */
+    const char *model_metrics;     /* optional MODEL.metrics.json of the attention model: adds its
+                                      metrics, training curves and ROC/PR curves */
 } tp_report_html_input;
 
 /* Render the report into a malloc'd NUL-terminated string (*out, free with tp_free). */
@@ -76,6 +78,7 @@ typedef struct tp_report_opts {
                                       (NULL: --attention if given, else the first method that has
                                       per-touch credit) */
     const char *title;             /* NULL = default */
+    const char *model_metrics;     /* optional MODEL.metrics.json (see tp_report_html_input) */
 } tp_report_opts;
 
 typedef struct tp_report_result {

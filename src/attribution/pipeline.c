@@ -9,6 +9,7 @@
 #include "touchpoint/journey_build.h"
 #include "touchpoint/report.h"
 #include "touchpoint/simulate.h"
+#include "attribution/pipeline_model.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +35,7 @@ void tp_pipeline_config_free(tp_pipeline_config *c) {
     tp_free(c->methods);
     tp_free(c->truth);
     tp_free(c->title);
+    tp_pipeline_model_free(c->model);
     tp_free(c);
 }
 
@@ -222,7 +224,7 @@ static tp_status parse_simulate(const yctx *y, const yaml_node_t *n, tp_pipeline
 
 static const char *const KNOWN_KEYS =
     "input, output, journey_max_len, split, seed, lookback_days, methods, half_life_days, "
-    "markov_order, per_touch, truth, title, simulate";
+    "markov_order, per_touch, truth, title, simulate, model";
 
 static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_config *c) {
     tp_status rc = TP_OK;
@@ -267,6 +269,8 @@ static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_
             rc = get_methods(y, v, c);
         else if (!strcmp(key, "simulate"))
             rc = parse_simulate(y, v, c);
+        else if (!strcmp(key, "model")) /* the attention model: pipeline_model.c */
+            rc = tp_pipeline_model_parse(y->doc, v, y->path, &c->model);
         else
             rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
     }
@@ -686,6 +690,38 @@ static tp_status run_attribute(pctx *x, step *s) {
     return rc;
 }
 
+// ---- the attention model (a model: block; settings and jobs in pipeline_model.c) ----
+
+static tp_status plan_train(pctx *x, step *s) {
+    char p[4096];
+    tp_pipeline_model_settings(x->c->model, s->cfg, sizeof s->cfg);
+    tp_status rc = plist_add(&s->inputs, x->dir_journeys, NULL);
+    tp_pipeline_model_paths(x->c->output, p, NULL, NULL, sizeof p);
+    if (rc == TP_OK) rc = plist_add(&s->outputs, p, NULL);
+    tp_pipeline_model_paths(x->c->output, NULL, p, NULL, sizeof p);
+    if (rc == TP_OK) rc = plist_add(&s->outputs, p, NULL);
+    return rc;
+}
+static tp_status run_train(pctx *x, step *s) {
+    return tp_pipeline_model_train(x->c->model, x->dir_journeys, s->outputs.p[0]);
+}
+static tp_status plan_predict(pctx *x, step *s) {
+    char p[4096];
+    tp_pipeline_model_paths(x->c->output, p, NULL, NULL, sizeof p);
+    snprintf(s->cfg, sizeof s->cfg, "model=%.900s;threads=%d", p, x->c->model->o.threads);
+    tp_status rc = plist_add(&s->inputs, p, NULL);
+    if (rc == TP_OK) rc = plist_add(&s->inputs, x->dir_journeys, NULL);
+    tp_pipeline_model_paths(x->c->output, NULL, NULL, p, sizeof p);
+    if (rc == TP_OK) rc = plist_add(&s->outputs, p, NULL);
+    if (rc == TP_OK) rc = plist_add(&s->outputs, x->dir_attr, "attention.parquet");
+    if (rc == TP_OK) rc = plist_add(&s->outputs, x->dir_attr, "attention_touches.parquet");
+    return rc;
+}
+static tp_status run_predict(pctx *x, step *s) {
+    return tp_pipeline_model_predict(x->c->model, s->inputs.p[0], x->dir_journeys, s->outputs.p[0],
+                                     x->dir_attr);
+}
+
 // ---- evaluate ----
 
 static void eval_rows_free(tp_pipeline_eval_row *r, size_t n) {
@@ -737,16 +773,18 @@ static tp_status plan_evaluate(pctx *x, step *s) {
     snprintf(s->cfg, sizeof s->cfg, "truth=%s;methods=%s", x->truth, m);
     tp_status rc = plist_add(&s->inputs, x->truth, NULL);
     if (rc == TP_OK) rc = credit_files(x, &s->inputs, false);
+    if (rc == TP_OK && x->c->model) rc = plist_add(&s->inputs, x->dir_attr, "attention.parquet");
     if (rc == TP_OK) rc = plist_add(&s->outputs, x->eval_path, NULL);
     return rc;
 }
 static tp_status run_evaluate(pctx *x, step *s) {
     tp_truth *t = NULL;
-    tp_eval *ev = tp_calloc(x->n_methods ? x->n_methods : 1, sizeof *ev);
+    size_t n_ev = x->n_methods + (x->c->model != NULL); /* + the model's attention credit */
+    tp_eval *ev = tp_calloc(n_ev ? n_ev : 1, sizeof *ev);
     size_t n = 0;
     if (!ev) return tp_fail(TP_ERR_NOMEM, "out of memory");
     tp_status rc = tp_truth_read(x->truth, &t);
-    for (size_t i = 0; rc == TP_OK && i < x->n_methods; i++) {
+    for (size_t i = 0; rc == TP_OK && i < n_ev; i++) {
         rc = tp_eval_credit_file(s->inputs.p[1 + i], t, &ev[i]);
         if (rc == TP_OK) n = i + 1;
     }
@@ -769,6 +807,14 @@ static tp_status plan_report(pctx *x, step *s) {
     tp_status rc = plist_add(&s->inputs, x->dir_journeys, NULL);
     if (rc == TP_OK) rc = credit_files(x, &s->inputs, true);
     if (rc == TP_OK && x->truth) rc = plist_add(&s->inputs, x->truth, NULL);
+    if (rc == TP_OK && x->c->model) { /* the model's credit, scores and metrics */
+        char p[4096];
+        rc = plist_add(&s->inputs, x->dir_attr, "attention.parquet");
+        tp_pipeline_model_paths(x->c->output, NULL, p, NULL, sizeof p);
+        if (rc == TP_OK) rc = plist_add(&s->inputs, p, NULL);
+        tp_pipeline_model_paths(x->c->output, NULL, NULL, p, sizeof p);
+        if (rc == TP_OK) rc = plist_add(&s->inputs, p, NULL);
+    }
     if (rc == TP_OK) rc = plist_add(&s->outputs, x->report_path, NULL);
     if (rc == TP_OK) rc = plist_add(&s->outputs, x->dir_report, "campaign_attention.parquet");
     return rc;
@@ -785,8 +831,17 @@ static tp_status run_report(pctx *x, step *s) {
         .truth = x->truth,
         .title = x->c->title,
     };
+    char model_metrics[4096], model_scores[4096];
+    if (rc == TP_OK && x->c->model) { /* the model as a method, its attention, its curves */
+        rc = plist_add(&credit, x->dir_attr, "attention.parquet");
+        tp_pipeline_model_paths(x->c->output, NULL, model_metrics, model_scores, sizeof model_scores);
+        o.credit = (const char *const *)credit.p;
+        o.n_credit = credit.n;
+        o.attention = model_scores;
+        o.model_metrics = model_metrics;
+    }
     /* without per-touch credit there is no attention table: drop one left by an earlier run */
-    char *stale = x->c->per_touch ? NULL : path_join(x->dir_report, "campaign_attention.parquet");
+    char *stale = x->c->per_touch || x->c->model ? NULL : path_join(x->dir_report, "campaign_attention.parquet");
     if (stale && unlink(stale) != 0 && errno != ENOENT)
         rc = tp_fail(TP_ERR_IO, "cannot remove stale '%s': %s", stale, strerror(errno));
     tp_free(stale);
@@ -890,7 +945,7 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
     tp_status rc = TP_OK;
     pctx x = {.c = c};
     json_t *prev = NULL, *state = NULL, *steps_json = NULL;
-    step steps[5];
+    step steps[7];
     size_t n_steps = 0;
     tp_pipeline_opts dflt = {0};
     char msg[1024] = "";
@@ -926,6 +981,10 @@ tp_status tp_pipeline_run(const tp_pipeline_config *c, const tp_pipeline_opts *o
         steps[n_steps++] = (step){.name = "simulate", .plan = plan_simulate, .run = run_simulate};
     steps[n_steps++] = (step){.name = "journeys", .plan = plan_journeys, .run = run_journeys};
     steps[n_steps++] = (step){.name = "attribute", .plan = plan_attribute, .run = run_attribute};
+    if (c->model) {
+        steps[n_steps++] = (step){.name = "train", .plan = plan_train, .run = run_train};
+        steps[n_steps++] = (step){.name = "predict", .plan = plan_predict, .run = run_predict};
+    }
     if (x.truth)
         steps[n_steps++] = (step){.name = "evaluate", .plan = plan_evaluate, .run = run_evaluate};
     steps[n_steps++] = (step){.name = "report", .plan = plan_report, .run = run_report};

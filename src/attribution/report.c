@@ -556,7 +556,9 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
     }
     size_t ns = 0;
     for (size_t i = 0; i < nm; i++) series[ns++] = (tp_report_series){ms[i].name, ms[i].credit};
-    if (att && o->attention && !o->attention_method) {
+    bool have_attention_method = false; /* the model's own credit table (predict --credit-dir) */
+    for (size_t i = 0; i < nm; i++) have_attention_method |= strcmp(ms[i].name, "attention") == 0;
+    if (att && o->attention && !o->attention_method && !have_attention_method) {
         /* share column = attributed_conversions / their sum */
         tp_column *cc = NULL, *sh = NULL;
         if ((rc = tp_frame_clone(att, &att_share)) != TP_OK) goto done;
@@ -590,6 +592,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         .truth = truth,
         .attention = att,
         .attention_source = att_source,
+        .model_metrics = o->model_metrics,
     };
     if ((rc = tp_report_html_write(&in, html_path)) != TP_OK) goto done;
 
