@@ -172,26 +172,18 @@ static void test_removal_by_hand(void) {
     tp_cf_result *r = NULL;
     CHECK_OK(tp_cf_attribute(m, f.j, &f.d, TP_CF_REMOVAL, NULL, &r));
     if (!r) goto done;
-    // by hand: effects P(full) - P(without c), negatives clipped, scaled to P(full) - P(none)
+    // by hand: effects P(full) - P(without c), signed, split over the campaign's touches
     double want[V] = {0}, want_touch0 = 0, expect = 0;
     for (size_t i = 0; i < 4; i++) {
-        double full = prob_subset(m, &f, i, 0x3f), none = prob_subset(m, &f, i, 0), eff[V] = {0}, s = 0;
+        double full = prob_subset(m, &f, i, 0x3f);
         expect += full;
         unsigned present = 0;
         for (int t = 0; t < f.len[i]; t++) present |= 1u << f.camp[i * T + t];
-        int np = __builtin_popcount(present);
         for (int c = 0; c < V; c++) {
             if (!(present >> c & 1u)) continue;
             double e = full - prob_subset(m, &f, i, 0x3fu & ~(1u << c));
-            eff[c] = e > 0 ? e : 0;
-            s += eff[c];
-        }
-        double tot = full - none;
-        for (int c = 0; c < V; c++) {
-            if (!(present >> c & 1u) || tot <= 0) continue;
-            double cr = s > 0 ? tot * eff[c] / s : tot / np;
-            want[c] += cr;
-            if (i == 0 && c == 0) want_touch0 = cr / 2; // campaign 0 has two touches in journey 0
+            want[c] += e;
+            if (i == 0 && c == 0) want_touch0 = e / 2; // campaign 0 has two touches in journey 0
         }
     }
     for (int c = 0; c < V; c++) CHECK_CLOSE(r->credit[c], want[c], 1e-6);

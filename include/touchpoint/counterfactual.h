@@ -55,7 +55,8 @@ TP_API void tp_cf_result_free(tp_cf_result *r);
 
 /* Credit of method over the journeys j, whose model inputs d were built from j with the model's
  * vocabulary and controls (tp_dnamta_data_build; row i = journey i, same kept last T touches).
- * Variants (the journey with campaigns' touches removed and the rest re-left-aligned, same ages
+ * Removal credit of campaign c in a journey is P(full) - P(without c) (signed; split equally
+ * over c's touches); Shapley credit is exact or sampled (std_error). Variants (the journey with campaigns' touches removed and the rest re-left-aligned, same ages
  * and controls) of as many journeys as fit go through the model in one tp_dnamta_forward of up
  * to m->max_batch rows, in buffers allocated once. TP_ERR_ARG when max_batch is below
  * tp_cf_rows_needed, TP_ERR_SHAPE when d does not match the model. */

@@ -164,15 +164,10 @@ static void credit_of(cf_ctx *x, const pending *q, double *phi, double *var) {
     double total = v[x->method == TP_CF_REMOVAL ? 0 : (m <= x->o->max_exact ? all : 1)] -
                    v[x->method == TP_CF_REMOVAL ? 1 : 0];
     if (x->method == TP_CF_REMOVAL) {
-        // removal effects, negatives clipped; scaled to the journey's incremental probability
-        if (total <= 0) return;
-        double sum = 0;
-        for (int c = 0; c < m; c++) {
-            double e = v[0] - v[2 + c];
-            phi[c] = e > 0 ? e : 0;
-            sum += phi[c];
-        }
-        for (int c = 0; c < m; c++) phi[c] = sum > 0 ? total * phi[c] / sum : total / m;
+        // removal effects P(full) - P(without c), signed (docs/counterfactual.md): summed over
+        // journeys, the conversions the model expects to lose when c alone is switched off
+        (void)total;
+        for (int c = 0; c < m; c++) phi[c] = v[0] - v[2 + c];
         return;
     }
     if (m <= x->o->max_exact) {
