@@ -37,3 +37,20 @@ awk -v l="$last" -v s="$shap" 'BEGIN {
   a = s < 0 ? -s : s;
   if (!(a < l / 2)) { print "model-shapley does not beat last touch on the retargeting campaign"; exit 1 }
 }'
+# the report shows the counterfactual credit and, with --experiment, the experiment section
+printf 'trap\tmethod\truns\tmean_tvd\tmean_spearman\tmean_retarget_share\n1\tlast\t1\t0.7\t0.4\t0.6\n1\tmodel-shapley+controls\t1\t0.1\t0.8\t0.05\n' > "$out/summary.tsv"
+"$tp" --quiet report --journeys "$out/j" --credit "$out/c" --truth "$out/truth.json" --experiment "$out/summary.tsv" \
+  --out "$out/r" > /dev/null
+grep -q 'id="counterfactual-experiment"' "$out/r/report.html"
+grep -q 'model-shapley' "$out/r/report.html"
+printf 'bad\n' > "$out/bad.tsv"
+set +e
+"$tp" --quiet report --journeys "$out/j" --credit "$out/c" --experiment "$out/bad.tsv" --out "$out/r2" 2> "$out/err"
+[ $? -eq 1 ] || { echo "a bad experiment summary should fail"; exit 1; }
+set -e
+grep -q "not an experiment summary" "$out/err"
+# history features: columns present, zero history for a user's first journey
+"$tp" --quiet journeys "$out/imp.parquet" --out "$out/jh" --history-features > /dev/null
+"$tp" --quiet cat "$out/jh/train.parquet" --columns hist_prev_journeys,hist_prev_conversions,hist_activity_rate --limit 1 \
+  --format csv | tail -1 | grep -q '^0\(\.0\)\?,0\(\.0\)\?,0'
+echo "counterfactual smoke: ok"

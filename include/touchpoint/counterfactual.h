@@ -75,6 +75,11 @@ TP_API tp_status tp_cf_attribute_job(const char *model_path, const char *journey
                                      const tp_cf_opts *o, const char *dir, bool touches, tp_cf_result **out,
                                      tp_journeys **journeys);
 
+/* The HTML report's experiment section (<section id="counterfactual-experiment">) from the
+ * summary.tsv of bench/counterfactual_experiment.sh (trap, method, runs, mean_tvd,
+ * mean_spearman, mean_retarget_share); *html is tp_malloc'd. TP_ERR_IO / TP_ERR_FORMAT. */
+TP_API tp_status tp_cf_experiment_section(const char *summary_tsv, char **html);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,8 @@
 #include "touchpoint/io.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -533,5 +535,116 @@ done:
     tp_journeys_free(j);
     tp_frame_free(f);
     tp_dnamta_model_free(m);
+    return rc;
+}
+
+// ---- the experiment's report section ----
+
+typedef struct hbuf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} hbuf;
+
+__attribute__((format(printf, 2, 3))) static void hb_printf(hbuf *b, const char *fmt, ...) {
+    va_list ap;
+    for (int pass = 0; pass < 2 && !b->oom; pass++) {
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->p && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)k + 1;
+        char *q = tp_realloc(b->p, cap);
+        if (!q) {
+            b->oom = true;
+            return;
+        }
+        b->p = q, b->cap = cap;
+    }
+}
+
+static void hb_esc(hbuf *b, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': hb_printf(b, "&amp;"); break;
+        case '<': hb_printf(b, "&lt;"); break;
+        case '>': hb_printf(b, "&gt;"); break;
+        case '"': hb_printf(b, "&quot;"); break;
+        default: hb_printf(b, "%c", *s);
+        }
+    }
+}
+
+tp_status tp_cf_experiment_section(const char *path, char **html) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) return tp_fail(TP_ERR_IO, "cannot open '%s'", path);
+    hbuf b = {0};
+    char line[1024];
+    size_t row = 0;
+    tp_status rc = TP_OK;
+    hb_printf(&b, "<section id=\"counterfactual-experiment\"><h2>Counterfactual experiment</h2>\n"
+                  "<p class=\"note\">Every method against the simulator's truth across seeds and trap strengths "
+                  "(bench/counterfactual_experiment.sh, docs/counterfactual.md): mean total variation distance "
+                  "of the shares (lower is better), mean Spearman rank correlation, and the mean share given to "
+                  "the zero-effect retargeting campaign (truth 0). <code>+controls</code>: the model was trained "
+                  "with the users' observable covariates as control variables. Source: ");
+    hb_esc(&b, path);
+    hb_printf(&b, "</p>\n<table><thead><tr><th>trap</th><th>method</th><th>runs</th><th>mean TVD</th><th></th>"
+                  "<th>mean Spearman</th><th>retargeting share</th></tr></thead><tbody>\n");
+    while (fgets(line, sizeof line, fp)) {
+        row++;
+        line[strcspn(line, "\r\n")] = 0;
+        if (row == 1) {
+            if (strncmp(line, "trap\tmethod\truns\tmean_tvd", 25) != 0) {
+                rc = tp_fail(TP_ERR_FORMAT, "%s: not an experiment summary (header trap, method, runs, mean_tvd, ...)",
+                             path);
+                goto done;
+            }
+            continue;
+        }
+        char *f[6];
+        int k = 0;
+        for (char *s = line; k < 6; k++) {
+            f[k] = s;
+            char *tab = strchr(s, '\t');
+            if (!tab) {
+                k++;
+                break;
+            }
+            *tab = 0;
+            s = tab + 1;
+        }
+        if (k != 6) {
+            rc = tp_fail(TP_ERR_FORMAT, "%s: row %zu has %d fields, wanted 6", path, row, k);
+            goto done;
+        }
+        double tvd = atof(f[3]);
+        bool cf = strncmp(f[1], "model-", 6) == 0;
+        hb_printf(&b, "<tr%s><td>", cf ? " style=\"font-weight:bold\"" : "");
+        hb_esc(&b, f[0]);
+        hb_printf(&b, "</td><td>");
+        hb_esc(&b, f[1]);
+        hb_printf(&b, "</td><td>%d</td><td>%.3f</td><td><svg width=\"120\" height=\"10\"><rect width=\"%.1f\" "
+                      "height=\"10\" fill=\"%s\"/></svg></td><td>%.3f</td><td>%.3f</td></tr>\n",
+                  atoi(f[2]), tvd, tvd < 0 ? 0 : tvd > 1 ? 120.0 : 120 * tvd, cf ? "#d95f02" : "#1b9e77", atof(f[4]),
+                  atof(f[5]));
+    }
+    hb_printf(&b, "</tbody></table></section>\n");
+    if (b.oom) {
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory rendering the experiment section");
+        goto done;
+    }
+    *html = b.p;
+    b.p = NULL;
+done:
+    tp_free(b.p);
+    fclose(fp);
     return rc;
 }
