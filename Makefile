@@ -13,7 +13,7 @@ CFLAGS    ?= -O2 -g
 # The project's own flags live apart from CFLAGS, so `make CFLAGS='-O2 -Werror'` keeps them.
 TP_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wno-unused-parameter \
              -Iinclude -Isrc -MMD -MP -pthread -fvisibility=hidden
-LDLIBS    += -lopenblas -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc -llz4 -lm -lpthread
+LDLIBS    += -lopenblas -lsqlite3 -ljansson -lyaml -lzstd -lsnappy -lz -lbrotlidec -lbrotlienc -llz4 -lm -lpthread
 
 BUILD     ?= build
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)

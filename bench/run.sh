@@ -39,3 +39,6 @@ WORK="$data/journeys" bench/journeys.sh "$build" 10000000
 
 echo; echo "== attribute --method all on 10M journeys (in memory)"
 "$build/bench/bench_attribute" 10000000 200 2
+
+echo; echo "== propensity features on 10M events: touchpoint vs pandas"
+WORK="$data/features" bench/features.sh "$build" 10000000

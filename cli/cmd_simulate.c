@@ -2,6 +2,7 @@
  * Thin layer over tp_simulate_impressions; prints a per-campaign summary of the truth. */
 #include "cli.h"
 
+#include "touchpoint/events_sim.h"
 #include "touchpoint/simulate.h"
 
 #include <inttypes.h>
@@ -12,6 +13,7 @@ const char cmd_simulate_summary[] = "simulate impressions with a known true cont
 
 static const char usage[] =
     "usage: touchpoint simulate --users N --out FILE.parquet|FILE.csv [options]\n"
+    "       touchpoint simulate --kind events --help   (an e-commerce event log, issue #5)\n"
     "\n"
     "Simulates users seeing campaigns over D days and converting, with the traps that fool naive\n"
     "attribution (retargeting, a late-journey closer, a frequent useless campaign). The truth is\n"
@@ -46,7 +48,126 @@ static int find_campaign(int K, const char *s) {
     return -1;
 }
 
+// ---- --kind events (issue #5) ----
+
+static const char events_usage[] =
+    "usage: touchpoint simulate --kind events --users N --out EVENTS.parquet|.csv [options]\n"
+    "\n"
+    "Simulates views, carts and purchases of N users in G product groups over D days with a\n"
+    "known purchase model (docs/propensity_features.md): about 1% of user x group pairs purchase\n"
+    "in a 30-day horizon. Rows sorted by (uid, timestamp); the same seed gives the same rows.\n"
+    "\n"
+    "options:\n"
+    "  --users N            users (uids 1..N)\n"
+    "  --groups G           product groups, 1..1000 (default 10)\n"
+    "  --items-per-group K  items per group (default 50)\n"
+    "  --days D             days simulated (default 120)\n"
+    "  --seed S             random seed (default 1)\n"
+    "  --start T            unix seconds of day 0, a midnight (default 1704067200 = 2024-01-01)\n"
+    "  --activity X         mean view sessions per user per day (default 0.15)\n"
+    "  --purchase-rate X    multiplies the purchase odds (default 1)\n"
+    "  --out FILE           events: .parquet, .csv or .tsv\n"
+    "  --items FILE         the items table (item, group, price)\n"
+    "  --truth FILE         the purchase model as JSON\n"
+    "  -h, --help           this help\n";
+
+static int simulate_events(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"kind", required_argument, 0, 'K'},     {"users", required_argument, 0, 'u'},
+        {"groups", required_argument, 0, 'g'},   {"items-per-group", required_argument, 0, 'I'},
+        {"days", required_argument, 0, 'd'},     {"seed", required_argument, 0, 's'},
+        {"start", required_argument, 0, 'S'},    {"activity", required_argument, 0, 'a'},
+        {"purchase-rate", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
+        {"items", required_argument, 0, 'i'},    {"truth", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    tp_evsim_opts o;
+    tp_evsim_opts_default(&o);
+    o.users = 0;
+    const char *out = NULL, *items = NULL, *truth = NULL;
+    int64_t v;
+    double x;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'K': break;
+        case 'u':
+        case 'g':
+        case 'I':
+        case 'd':
+        case 's':
+        case 'S':
+            if (!cli_parse_i64(optarg, &v) || v < (ch == 's' || ch == 'S' ? 0 : 1))
+                return cli_usage_error("simulate", events_usage, "%s wants a positive number, not '%s'",
+                                       argv[optind - 1], optarg);
+            if (ch == 'u') o.users = v;
+            if (ch == 'g') o.groups = v > 100000 ? 100000 : (int)v;
+            if (ch == 'I') o.items_per_group = v > 1000000 ? 1000000 : (int)v;
+            if (ch == 'd') o.days = v > 100000 ? 100000 : (int)v;
+            if (ch == 's') o.seed = (uint64_t)v;
+            if (ch == 'S') o.start_time = v;
+            break;
+        case 'a':
+        case 'p':
+            if (!cli_parse_f64(optarg, &x) || !(x > 0))
+                return cli_usage_error("simulate", events_usage, "%s wants a number > 0, not '%s'",
+                                       argv[optind - 1], optarg);
+            if (ch == 'a') o.activity = x;
+            else o.purchase_rate = x;
+            break;
+        case 'o': out = optarg; break;
+        case 'i': items = optarg; break;
+        case 't': truth = optarg; break;
+        case 'h': return cli_help(events_usage);
+        default: return cli_usage_error("simulate", events_usage, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("simulate", events_usage, "unexpected argument '%s'", argv[optind]);
+    if (o.users == 0) return cli_usage_error("simulate", events_usage, "--users is required");
+    if (!out) return cli_usage_error("simulate", events_usage, "--out is required");
+    tp_evsim_result r;
+    double t0 = tp_now();
+    if (tp_evsim_run(&o, out, items, truth, &r) != TP_OK) return cli_fail();
+    if (!cli_quiet)
+        fprintf(stderr,
+                "touchpoint: simulated %" PRId64 " users, %" PRId64 " events (%" PRId64 " views, %" PRId64
+                " carts, %" PRId64 " purchases) in %.2f s; %.2f%% of user x group pairs purchased in the "
+                "last 30 days\n",
+                r.users, r.events, r.views, r.carts, r.purchases, tp_now() - t0,
+                100.0 * r.purchase_pair_rate_30d);
+    return 0;
+}
+
+/* --kind impressions|events: events dispatch to simulate_events; impressions (the default)
+ * continue below without the option. */
+static int simulate_kind(int argc, char **argv, int *is_events) {
+    *is_events = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *k = NULL;
+        if (!strcmp(argv[i], "--kind") && i + 1 < argc) k = argv[i + 1];
+        else if (!strncmp(argv[i], "--kind=", 7)) k = argv[i] + 7;
+        if (!k) continue;
+        if (!strcmp(k, "events")) *is_events = 1;
+        else if (strcmp(k, "impressions"))
+            return cli_usage_error("simulate", usage, "--kind wants impressions or events, not '%s'", k);
+        // drop the option from argv for the impressions parser
+        int drop = !strcmp(argv[i], "--kind") ? 2 : 1;
+        if (!*is_events) {
+            for (int j = i; j + drop <= argc; j++) argv[j] = argv[j + drop];
+            argc -= drop;
+            i--;
+        }
+    }
+    return -argc; // <= 0: the new argc, negated
+}
+
 int cmd_simulate(int argc, char **argv) {
+    int is_events, k = simulate_kind(argc, argv, &is_events);
+    if (k > 0) return k;
+    if (is_events) return simulate_events(argc, argv);
+    argc = -k;
     static const struct option longopts[] = {
         {"users", required_argument, 0, 'u'},      {"campaigns", required_argument, 0, 'k'},
         {"days", required_argument, 0, 'd'},       {"seed", required_argument, 0, 's'},

@@ -49,8 +49,8 @@ static void on_epoch(void *ud, int trial, const tp_dnamta_hparams *hp, const tp_
     if (trial >= 0)
         fprintf(stderr, "trial %d (lr %.4g, batch %d, embed %d, hidden %d, dropout %.2g) ", trial + 1, (double)hp->lr,
                 hp->batch_size, hp->embed, hp->hidden, (double)hp->dropout);
-    fprintf(stderr, "epoch %d: train loss %.4f, val loss %.4f, val ROC-AUC %.4f, val PR-AUC %.4f, %.1fs, %.0f journeys/s\n",
-            e->epoch, e->train_loss, e->val_loss, e->val_roc, e->val_pr, e->seconds, e->journeys_per_s);
+    fprintf(stderr, "epoch %d: train loss %.4f, val loss %.4f, val ROC-AUC %.4f, val PR-AUC %.4f, %.1fs (cpu %.1fs), %.0f journeys/s\n",
+            e->epoch, e->train_loss, e->val_loss, e->val_roc, e->val_pr, e->seconds, e->cpu_seconds, e->journeys_per_s);
 }
 
 static bool parse_int(const char *s, int lo, int hi, int *out) {

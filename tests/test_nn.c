@@ -3,6 +3,7 @@
  * compiled in double too), the float model against the double one, the optimisers against
  * hand-computed steps, and determinism for a seed and thread count. */
 #include "attribution/dnamta_core.h"
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 #include "test.h"
 #include "touchpoint/core.h"
@@ -183,6 +184,51 @@ static void test_lstm(void) {
     CHECK_CLOSE(hh, 0.5 * tanh(0.5 * tanh(1.0)), 1e-15);
 }
 
+/* The float LSTM (vectorised exp/sigmoid/tanh, 8 lanes plus a scalar tail) against the double one
+ * (libm) on H = 11, forward states and backward gradients. */
+static void test_lstm_float(void) {
+    enum { T = 3, N = 2, H = 11, G = 4 * H, NG = T * N * G, NH = T * N * H };
+    const int act[T] = {2, 2, 1};
+    tp_rng r;
+    tp_rng_seed(&r, 5);
+    static double gd[NG], whd[G * H], hd[NH], cd[NH], tcd[NH], dhd[NH], dcd[N * H], dwd[G * H];
+    static float gf[NG], whf[G * H], hf[NH], cf[NH], tcf[NH], dhf[NH], dcf[N * H], dwf[G * H];
+    fill(gd, NG, &r, 3), fill(whd, G * H, &r, 0.5), fill(dhd, NH, &r, 1);
+    for (int i = 0; i < NG; i++) gf[i] = (float)gd[i], gd[i] = gf[i];
+    for (int i = 0; i < G * H; i++) whf[i] = (float)whd[i], whd[i] = whf[i];
+    for (int i = 0; i < NH; i++) dhf[i] = (float)dhd[i], dhd[i] = dhf[i];
+    nn_lstm_forward_d(hd, cd, tcd, gd, whd, act, T, N, H);
+    nn_lstm_forward(hf, cf, tcf, gf, whf, act, T, N, H);
+    double worst = 0;
+    for (int i = 0; i < NH; i++) worst = fmax(worst, fabs(hd[i] - hf[i]) + fabs(cd[i] - cf[i]));
+    printf("    lstm float vs double: states max |diff| %.3g\n", worst);
+    CHECK(worst < 1e-5);
+    nn_lstm_backward_d(gd, dwd, dhd, dcd, hd, cd, tcd, whd, act, T, N, H);
+    nn_lstm_backward(gf, dwf, dhf, dcf, hf, cf, tcf, whf, act, T, N, H);
+    worst = 0;
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < act[t]; n++)
+            for (int j = 0; j < G; j++) {
+                size_t i = ((size_t)t * N + n) * G + j;
+                worst = fmax(worst, fabs(gd[i] - gf[i]));
+            }
+    for (int i = 0; i < G * H; i++) worst = fmax(worst, fabs(dwd[i] - dwf[i]));
+    printf("    lstm float vs double: gradients max |diff| %.3g\n", worst);
+    CHECK(worst < 1e-5);
+    // the fast exp at the clamps and a few points
+    float xs[8] = {-100, -87, -10, -0.5f, 0, 0.3f, 20, 100};
+    nn_v8 v;
+    nn_v8_load(&v, xs);
+    nn_v8_exp(&v);
+    float ys[8];
+    nn_v8_store(ys, &v);
+    for (int i = 0; i < 8; i++) {
+        double want = exp(fmin(fmax(xs[i], NN_EXP_LO), NN_EXP_HI));
+        CHECK(fabs(ys[i] - want) <= 3e-7 * want);
+        CHECK(ys[i] == nn_fexp(xs[i])); // the scalar twin agrees bit for bit
+    }
+}
+
 enum { AT = 5, AN = 3, AH = 4 };
 static const int att_len[AN] = {5, 3, 0};
 
@@ -340,7 +386,7 @@ static const float m_weight[MB] = {1, 0.5f, 2, 1, 1, 3};
 static const int m_card[2] = {3, 2};
 
 static tp_dnamta_config case_config(const model_case *mc) {
-    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 4,
+    tp_dnamta_config c = {.n_campaigns = 5, .max_len = MT, .embed = 3, .hidden = 9,
                           .dropout = mc->dropout, .time_decay = mc->decay, .n_numeric = mc->n_num,
                           .n_categorical = mc->n_cat, .cat_cardinality = m_card, .cat_embed = 2,
                           .control_hidden = mc->ctrl_hidden};
@@ -511,6 +557,12 @@ static void test_model_errors(void) {
     bad[1 * MT + 3] = 5; // out of range
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
+    float badl[MB];
+    memcpy(badl, m_label, sizeof badl);
+    badl[2] = 2;
+    b.label = badl;
+    CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
+    b = case_batch(&mc);
     b.age_days = NULL;
     CHECK_STATUS(tp_dnamta_forward(m, &b, false, 0, NULL, NULL, NULL), TP_ERR_ARG);
     b = case_batch(&mc);
@@ -649,6 +701,7 @@ void suite_nn(void) {
     test_dense();
     test_embedding();
     test_lstm();
+    test_lstm_float();
     test_attention();
     test_bce();
     test_dropout_relu();

@@ -116,6 +116,8 @@ typedef struct tp_dnamta_epoch {
     double val_roc, val_pr;
     double seconds;      /* wall time of the epoch's training part */
     double journeys_per_s; /* training rows processed / seconds */
+    double cpu_seconds;  /* process CPU time (all threads) of the training part: on a shared
+                            machine wall time measures the scheduler as much as the code */
 } tp_dnamta_epoch;
 
 typedef struct tp_dnamta_train_opts {

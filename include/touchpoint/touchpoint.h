@@ -11,6 +11,8 @@
 #include "touchpoint/simulate.h"
 #include "touchpoint/journey_build.h"
 #include "touchpoint/attribution.h"
+#include "touchpoint/features.h"
+#include "touchpoint/events_sim.h"
 #include "touchpoint/report.h"
 #include "touchpoint/pipeline.h"
 

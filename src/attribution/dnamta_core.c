@@ -107,9 +107,15 @@ tp_status dnamta_check_batch(const dnamta_layout *L, const tp_dnamta_batch *b, i
                 return tp_fail(TP_ERR_ARG, "dnamta: batch row %d categorical control %d: code %d not "
                                            "in [0, %d)", i, k, v, L->cat_card[k]);
         }
-        if (need_labels && !(b->label[i] >= 0 && b->label[i] <= 1))
+        if (b->label && !(b->label[i] >= 0 && b->label[i] <= 1))
             return tp_fail(TP_ERR_ARG, "dnamta: batch row %d: label %g not in [0, 1]", i,
                            (double)b->label[i]);
+        if (b->label && b->weight && !(b->weight[i] >= 0 && isfinite(b->weight[i])))
+            return tp_fail(TP_ERR_ARG, "dnamta: batch row %d: weight %g not finite and >= 0", i,
+                           (double)b->weight[i]);
+        for (int k = 0; k < L->n_num; k++)
+            if (!isfinite(b->numeric[(size_t)i * L->n_num + k]))
+                return tp_fail(TP_ERR_ARG, "dnamta: batch row %d numeric control %d not finite", i, k);
     }
     return TP_OK;
 }

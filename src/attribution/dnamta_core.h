@@ -32,7 +32,8 @@ typedef struct dnamta_layout {
 tp_status dnamta_layout_init(dnamta_layout *L, const tp_dnamta_config *cfg);
 /* Checks a batch against the layout: B in [1, max_batch], campaign codes in [-1, V), padding only
  * at the end of a row, age_days present when the model decays, control inputs present and in
- * range, labels present when need_labels. */
+ * range and finite, labels present when need_labels and in [0, 1] when present, weights finite
+ * and >= 0. */
 tp_status dnamta_check_batch(const dnamta_layout *L, const tp_dnamta_batch *b, int max_batch,
                              bool need_labels);
 

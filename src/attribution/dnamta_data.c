@@ -472,6 +472,7 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
     tp_journeys *jtrain = NULL;
     uint32_t *rows[3] = {NULL, NULL, NULL};
     size_t pl = strlen(dir) + 32;
+    char src_train[600], src_val[600]; // names of the splits in error messages
     char *p = tp_malloc(pl);
     tp_status rc = TP_OK;
     if (!s || !p) {
@@ -484,6 +485,8 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
         goto done;
     }
     snprintf(p, pl, "%s/train.parquet", dir);
+    snprintf(src_train, sizeof src_train, "%.500s/train.parquet", dir);
+    snprintf(src_val, sizeof src_val, "%.500s/val.parquet", dir);
     if (is_file(p)) {
         if ((rc = tp_table_read(p, NULL, 0, &ftrain)) != TP_OK) goto done;
         snprintf(p, pl, "%s/val.parquet", dir);
@@ -509,6 +512,8 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
             goto done;
         }
         // One set: split it by a hash of uid, 80/10/10 (the same rule `touchpoint journeys` uses).
+        snprintf(src_train, sizeof src_train, "%.500s/all.parquet (train rows)", dir);
+        snprintf(src_val, sizeof src_val, "%.500s/all.parquet (val rows)", dir);
         if ((rc = tp_table_read(p, NULL, 0, &fall)) != TP_OK) goto done;
         tp_column *cu;
         if ((rc = tp_frame_require(fall, "uid", p, &cu)) != TP_OK) goto done;
@@ -551,7 +556,7 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
     if (is_file(p)) {
         if ((rc = read_vocab(p, s)) != TP_OK) goto done;
     } else {
-        if ((rc = tp_journeys_from_frame(ftrain, "train split", &jtrain)) != TP_OK) goto done;
+        if ((rc = tp_journeys_from_frame(ftrain, src_train, &jtrain)) != TP_OK) goto done;
         if (!(s->vocab = tp_calloc(jtrain->n_campaigns ? jtrain->n_campaigns : 1, sizeof *s->vocab))) {
             rc = tp_fail(TP_ERR_NOMEM, "out of memory");
             goto done;
@@ -566,9 +571,9 @@ tp_status tp_dnamta_splits_open(const char *dir, size_t T, const char *const *co
         rc = tp_fail(TP_ERR_FORMAT, "'%s': no campaigns", dir);
         goto done;
     }
-    if ((rc = tp_dnamta_controls_fit(ftrain, "train split", controls, n_controls, &s->controls)) != TP_OK) goto done;
-    if ((rc = load_frame(s, ftrain, "train split", &s->train)) != TP_OK) goto done;
-    if ((rc = load_frame(s, fval, "val split", &s->val)) != TP_OK) goto done;
+    if ((rc = tp_dnamta_controls_fit(ftrain, src_train, controls, n_controls, &s->controls)) != TP_OK) goto done;
+    if ((rc = load_frame(s, ftrain, src_train, &s->train)) != TP_OK) goto done;
+    if ((rc = load_frame(s, fval, src_val, &s->val)) != TP_OK) goto done;
     if (s->train->n == 0) {
         rc = tp_fail(TP_ERR_FORMAT, "'%s': the train split has no journeys", dir);
         goto done;
@@ -606,7 +611,7 @@ tp_status tp_dnamta_splits_test(tp_dnamta_splits *s, const tp_dnamta_data **out)
         rc = load_frame(s, f, s->test_path, &s->test);
         tp_frame_free(f);
     } else {
-        rc = load_frame(s, s->test_frame, "test split", &s->test);
+        rc = load_frame(s, s->test_frame, "all.parquet (test rows)", &s->test);
         tp_frame_free(s->test_frame);
         s->test_frame = NULL;
     }

@@ -47,10 +47,14 @@ tp_status tp_dnamta_train_metrics_write(const tp_dnamta_model *m, const tp_dnamt
     json_object_set_new(o, "train_seconds", json_real(r->seconds));
     for (size_t e = 0; e < r->n_epochs; e++) {
         const tp_dnamta_epoch *c = &r->curve[e];
-        json_array_append_new(cj, json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "epoch", c->epoch, "train_loss",
-                                            jnum(c->train_loss), "val_loss", jnum(c->val_loss), "val_roc_auc",
-                                            jnum(c->val_roc), "val_pr_auc", jnum(c->val_pr), "seconds", jnum(c->seconds),
-                                            "journeys_per_s", jnum(c->journeys_per_s)));
+        json_t *e = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "epoch", c->epoch, "train_loss",
+                              jnum(c->train_loss), "val_loss", jnum(c->val_loss), "val_roc_auc", jnum(c->val_roc),
+                              "val_pr_auc", jnum(c->val_pr), "seconds", jnum(c->seconds), "journeys_per_s",
+                              jnum(c->journeys_per_s));
+        json_object_set_new(e, "cpu_seconds", jnum(c->cpu_seconds));
+        json_object_set_new(e, "journeys_per_cpu_s",
+                            jnum(c->cpu_seconds > 0 ? c->journeys_per_s * c->seconds / c->cpu_seconds : NAN));
+        json_array_append_new(cj, e);
     }
     json_object_set_new(o, "curve", cj);
     cj = NULL;

@@ -9,8 +9,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // B batch rows, T steps, n journeys.
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void tp_dnamta_train_opts_default(tp_dnamta_train_opts *o) {
     memset(o, 0, sizeof *o);
@@ -216,7 +223,7 @@ static tp_status train_run(const run_ctx *x, const tp_dnamta_hparams *hp, int ma
         if (trial >= 0) snprintf(what, sizeof what, "trial %d epoch %d/%d", trial + 1, ep, max_epochs);
         else snprintf(what, sizeof what, "epoch %d/%d", ep, max_epochs);
         tp_progress *pg = tp_progress_begin(what, n_idx, "journeys");
-        double t0 = tp_now(), loss_sum = 0;
+        double t0 = tp_now(), c0 = cpu_now(), loss_sum = 0;
         for (size_t k = 0; k < nb; k++) {
             size_t bs = off[k + 1] - off[k];
             tp_dnamta_batch b;
@@ -239,6 +246,7 @@ static tp_status train_run(const run_ctx *x, const tp_dnamta_hparams *hp, int ma
         tp_dnamta_epoch *e = &curve[ep - 1];
         e->epoch = ep;
         e->seconds = tp_now() - t0;
+        e->cpu_seconds = cpu_now() - c0;
         e->journeys_per_s = e->seconds > 0 ? (double)n_idx / e->seconds : 0;
         e->train_loss = nb ? loss_sum / (double)nb : NAN;
         e->val_loss = e->val_roc = e->val_pr = NAN;

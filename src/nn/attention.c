@@ -8,7 +8,7 @@
 #else
 
 // h (T,N,H) time-major, w (H), age (N,T) or NULL, len (N) -> a (N,T), ctx (N,H)
-void NN(attention_forward)(real *ctx, real *a, const real *h, const real *w, const real *age,
+NN_CLONES void NN(attention_forward)(real *ctx, real *a, const real *h, const real *w, const real *age,
                            real decay, const int *len, int T, int N, int H) {
     for (int n = 0; n < N; n++) {
         real *an = a + (size_t)n * T, *cn = ctx + (size_t)n * H;
@@ -19,8 +19,7 @@ void NN(attention_forward)(real *ctx, real *a, const real *h, const real *w, con
         real mx = 0;
         for (int t = 0; t < L; t++) {
             const real *ht = h + ((size_t)t * N + n) * H;
-            real s = 0;
-            for (int j = 0; j < H; j++) s += w[j] * ht[j];
+            real s = NN_VDOT(w, ht, H);
             if (age) s -= decay * age[(size_t)n * T + t];
             an[t] = s;
             if (t == 0 || s > mx) mx = s;
@@ -33,14 +32,13 @@ void NN(attention_forward)(real *ctx, real *a, const real *h, const real *w, con
         const real inv = 1 / sum;
         for (int t = 0; t < L; t++) {
             an[t] *= inv;
-            const real *ht = h + ((size_t)t * N + n) * H;
-            for (int j = 0; j < H; j++) cn[j] += an[t] * ht[j];
+            NN_AXPY(cn, an[t], h + ((size_t)t * N + n) * H, H);
         }
     }
 }
 
 // dctx (N,H) -> dh (T,N,H) +=, dw (H) +=, *ddecay +=
-void NN(attention_backward)(real *dh, real *dw, real *ddecay, const real *dctx, const real *a,
+NN_CLONES void NN(attention_backward)(real *dh, real *dw, real *ddecay, const real *dctx, const real *a,
                             const real *h, const real *w, const real *age, const int *len, int T,
                             int N, int H) {
     for (int n = 0; n < N; n++) {
@@ -51,19 +49,16 @@ void NN(attention_backward)(real *dh, real *dw, real *ddecay, const real *dctx, 
         real da[L], mean = 0;
         for (int t = 0; t < L; t++) {
             const real *ht = h + ((size_t)t * N + n) * H;
-            real s = 0;
-            for (int j = 0; j < H; j++) s += dc[j] * ht[j];
-            da[t] = s;
-            mean += an[t] * s;
+            da[t] = NN_VDOT(dc, ht, H);
+            mean += an[t] * da[t];
         }
         for (int t = 0; t < L; t++) {
             const real *ht = h + ((size_t)t * N + n) * H;
             real *dht = dh + ((size_t)t * N + n) * H;
             const real ds = an[t] * (da[t] - mean), at = an[t];
-            for (int j = 0; j < H; j++) {
-                dht[j] += at * dc[j] + ds * w[j];
-                dw[j] += ds * ht[j];
-            }
+            NN_AXPY(dht, at, dc, H);
+            NN_AXPY(dht, ds, w, H);
+            NN_AXPY(dw, ds, ht, H);
             if (age) *ddecay -= ds * age[(size_t)n * T + t];
         }
     }

@@ -8,6 +8,79 @@
 #include "nn/twice.h"
 #else
 
+// One row of one step: g (4H) pre-activations -> activations; c = f cp + i g, h = o tanh(c).
+// cp is NULL at t = 0 (zero state).
+NN_CLONES static void NN(lstm_cell)(real *g, const real *cp, real *c, real *tc, real *h, int H) {
+    int j = 0;
+#ifndef NN_REAL_DOUBLE
+    for (; j + 8 <= H; j += 8) {
+        nn_v8 ig, fg, gg, og, cv, tcv, hv, cpv;
+        nn_v8_load(&ig, g + j), nn_v8_load(&fg, g + H + j);
+        nn_v8_load(&gg, g + 2 * H + j), nn_v8_load(&og, g + 3 * H + j);
+        nn_v8_sigmoid(&ig), nn_v8_sigmoid(&fg), nn_v8_tanh(&gg), nn_v8_sigmoid(&og);
+        cv = ig * gg;
+        if (cp) {
+            nn_v8_load(&cpv, cp + j);
+            cv += fg * cpv;
+        }
+        tcv = cv;
+        nn_v8_tanh(&tcv);
+        hv = og * tcv;
+        nn_v8_store(g + j, &ig), nn_v8_store(g + H + j, &fg);
+        nn_v8_store(g + 2 * H + j, &gg), nn_v8_store(g + 3 * H + j, &og);
+        nn_v8_store(c + j, &cv), nn_v8_store(tc + j, &tcv), nn_v8_store(h + j, &hv);
+    }
+#define CELL_SIGMOID nn_fsigmoid
+#define CELL_TANH nn_ftanh
+#else
+#define CELL_SIGMOID NN(sigmoid)
+#define CELL_TANH NN_TANH
+#endif
+    for (; j < H; j++) {
+        real ig = CELL_SIGMOID(g[j]), fg = CELL_SIGMOID(g[H + j]);
+        real gg = CELL_TANH(g[2 * H + j]), og = CELL_SIGMOID(g[3 * H + j]);
+        real cv = ig * gg + (cp ? fg * cp[j] : 0);
+        real tcv = CELL_TANH(cv);
+        g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
+        c[j] = cv, tc[j] = tcv, h[j] = og * tcv;
+    }
+#undef CELL_SIGMOID
+#undef CELL_TANH
+}
+
+// One row of one step backward: g (4H) activations -> gradients on the pre-activations; dc (H)
+// in: gradient on c_t from step t+1, out: on c_{t-1}. cp NULL at t = 0.
+NN_CLONES static void NN(lstm_cell_backward)(real *g, const real *cp, const real *tc,
+                                             const real *dh, real *dc, int H) {
+    int j = 0;
+#ifndef NN_REAL_DOUBLE
+    for (; j + 8 <= H; j += 8) {
+        nn_v8 ig, fg, gg, og, tcv, dhv, dcv, cpv = NN_V8_SET(0.0f), dct, out;
+        nn_v8_load(&ig, g + j), nn_v8_load(&fg, g + H + j);
+        nn_v8_load(&gg, g + 2 * H + j), nn_v8_load(&og, g + 3 * H + j);
+        nn_v8_load(&tcv, tc + j), nn_v8_load(&dhv, dh + j), nn_v8_load(&dcv, dc + j);
+        if (cp) nn_v8_load(&cpv, cp + j);
+        dct = dcv + dhv * og * (1 - tcv * tcv);
+        out = dct * gg * ig * (1 - ig), nn_v8_store(g + j, &out);
+        out = dct * cpv * fg * (1 - fg), nn_v8_store(g + H + j, &out);
+        out = dct * ig * (1 - gg * gg), nn_v8_store(g + 2 * H + j, &out);
+        out = dhv * tcv * og * (1 - og), nn_v8_store(g + 3 * H + j, &out);
+        out = dct * fg, nn_v8_store(dc + j, &out);
+    }
+#endif
+    for (; j < H; j++) {
+        real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+        real tcv = tc[j], dhv = dh[j];
+        real dct = dc[j] + dhv * og * (1 - tcv * tcv);
+        real cprev = cp ? cp[j] : 0;
+        g[j] = dct * gg * ig * (1 - ig);
+        g[H + j] = dct * cprev * fg * (1 - fg);
+        g[2 * H + j] = dct * ig * (1 - gg * gg);
+        g[3 * H + j] = dhv * tcv * og * (1 - og);
+        dc[j] = dct * fg;
+    }
+}
+
 // gates (T,N,4H) in: input projections, out: [i f g o] activations; h, c, tc (T,N,H)
 void NN(lstm_forward)(real *h, real *c, real *tc, real *gates, const real *Wh, const int *n_active,
                       int T, int N, int H) {
@@ -20,19 +93,9 @@ void NN(lstm_forward)(real *h, real *c, real *tc, real *gates, const real *Wh, c
         if (t > 0 && na > 0)
             NN_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, na, (int)G4, H, 1, hp, H, Wh, H, 1, G,
                     (int)G4);
-        for (int r = 0; r < na; r++) {
-            real *g = G + r * G4;
-            for (int j = 0; j < H; j++) {
-                real ig = NN(sigmoid)(g[j]), fg = NN(sigmoid)(g[H + j]);
-                real gg = NN_TANH(g[2 * H + j]), og = NN(sigmoid)(g[3 * H + j]);
-                real cv = ig * gg + (t > 0 ? fg * cp[(size_t)r * H + j] : 0);
-                real tcv = NN_TANH(cv);
-                g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
-                ct[(size_t)r * H + j] = cv;
-                tct[(size_t)r * H + j] = tcv;
-                ht[(size_t)r * H + j] = og * tcv;
-            }
-        }
+        for (int r = 0; r < na; r++)
+            NN(lstm_cell)(G + r * G4, t > 0 ? cp + (size_t)r * H : NULL, ct + (size_t)r * H,
+                          tct + (size_t)r * H, ht + (size_t)r * H, H);
         if (na < N) memset(ht + (size_t)na * H, 0, (size_t)(N - na) * H * sizeof(real));
     }
 }
@@ -48,21 +111,9 @@ void NN(lstm_backward)(real *gates, real *dWh, real *dh, real *dc, const real *h
         real *G = gates + (size_t)t * N * G4;
         const real *dht = dh + (size_t)t * N * H, *tct = tc + (size_t)t * N * H;
         const real *cp = c + (size_t)(t - 1) * N * H;
-        for (int r = 0; r < na; r++) {
-            real *g = G + r * G4;
-            for (int j = 0; j < H; j++) {
-                const size_t k = (size_t)r * H + j;
-                real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
-                real tcv = tct[k], dhv = dht[k];
-                real dct = dc[k] + dhv * og * (1 - tcv * tcv);
-                real cprev = t > 0 ? cp[k] : 0;
-                g[j] = dct * gg * ig * (1 - ig);
-                g[H + j] = dct * cprev * fg * (1 - fg);
-                g[2 * H + j] = dct * ig * (1 - gg * gg);
-                g[3 * H + j] = dhv * tcv * og * (1 - og);
-                dc[k] = dct * fg;
-            }
-        }
+        for (int r = 0; r < na; r++)
+            NN(lstm_cell_backward)(G + r * G4, t > 0 ? cp + (size_t)r * H : NULL,
+                                   tct + (size_t)r * H, dht + (size_t)r * H, dc + (size_t)r * H, H);
         if (t > 0) {
             const real *hp = h + (size_t)(t - 1) * N * H;
             real *dhp = dh + (size_t)(t - 1) * N * H;

@@ -11,6 +11,9 @@
 #undef NN_LOG1P
 #undef NN_TANH
 #undef NN_SQRT
+#undef NN_VDOT
+#undef NN_AXPY
+#undef NN_CLONES
 #ifdef NN_REAL_DOUBLE
 #define real double
 #define NN(name) nn_##name##_d
@@ -21,6 +24,9 @@
 #define NN_LOG1P log1p
 #define NN_TANH tanh
 #define NN_SQRT sqrt
+#define NN_VDOT nn_ddot
+#define NN_AXPY nn_daxpy
+#define NN_CLONES
 #else
 #define real float
 #define NN(name) nn_##name
@@ -31,4 +37,13 @@
 #define NN_LOG1P log1pf
 #define NN_TANH tanhf
 #define NN_SQRT sqrtf
+#define NN_VDOT nn_fdot
+#define NN_AXPY nn_faxpy
+/* hot float kernels are also built for AVX2 and picked at load time; both builds do the same IEEE
+ * operations (no FMA contraction in ISO C mode), so results do not depend on the machine */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define NN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_CLONES
+#endif
 #endif

@@ -2,6 +2,7 @@
  * real.h. A kernel file is `#ifndef NN_PASS / #define NN_SELF "nn/x.c" / #include "nn/twice.h" /
  * #else <body> #endif`. */
 #define NN_PASS
+#include "nn/fastmath.h"
 #include "nn/nn.h"
 #include <cblas.h>
 #include <string.h>
