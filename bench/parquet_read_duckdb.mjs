@@ -1,6 +1,7 @@
 // parquet_read_duckdb.mjs: Parquet read throughput, touchpoint vs DuckDB, on the same file.
 //   node bench/parquet_read_duckdb.mjs FILE.parquet   (BUILD env = build dir, default build/)
-// touchpoint: build/bench/bench_parquet (full read of every column into memory, best of 3).
+// touchpoint: build/bench/bench_parquet (full read of every column into memory, best of 3; columns
+// are decoded in parallel, TP_THREADS sets how many threads).
 // DuckDB: CREATE TABLE AS SELECT * FROM read_parquet(FILE) (materialises every column), best of 3,
 // with 1 and 2 threads. Prints both and the ratio of times.
 import { execFileSync } from 'node:child_process';
@@ -42,7 +43,7 @@ for (const threads of [1, 2]) {
   res.push({ threads, seconds: best });
 }
 console.log(`file ${file}: ${rows} rows, ${mb.toFixed(1)} MB; best of 3`);
-console.log(`touchpoint (1 thread)  ${tpSec.toFixed(3)} s  ${(rows / tpSec / 1e6).toFixed(2)} M rows/s  ${(mb / tpSec).toFixed(0)} MB/s`);
+console.log(`touchpoint (${process.env.TP_THREADS || 2} threads) ${tpSec.toFixed(3)} s  ${(rows / tpSec / 1e6).toFixed(2)} M rows/s  ${(mb / tpSec).toFixed(0)} MB/s`);
 for (const r of res)
   console.log(`duckdb (${r.threads} thread${r.threads > 1 ? 's' : ''})    ${r.seconds.toFixed(3)} s  ` +
     `${(rows / r.seconds / 1e6).toFixed(2)} M rows/s  ${(mb / r.seconds).toFixed(0)} MB/s  ` +

@@ -1,7 +1,7 @@
 /* fuzz_parquet.c: libFuzzer target for the Parquet reader. Opens the input from memory, reads
  * every column of every row group (one column at a time, so a bad chunk does not hide the
  * others), and describes it with the inspector; any crash, leak, hang or huge allocation is a bug.
- * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc fuzz/fuzz_parquet.c src/ ... */
+ * Built and run by `make fuzz` (scripts/fuzz.sh), seeded from fuzz/corpus/parquet/. */
 #include "io/parquet_internal.h"
 
 #include <stdio.h>

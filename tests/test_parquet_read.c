@@ -1,7 +1,8 @@
 /* test_parquet_read.c: the Parquet reader against Apache's parquet-testing corpus (every flat file
  * compared value by value with DuckDB's decoding in expected/<name>.jsonl, following CONFORMANCE.md),
- * hand-computed encodings and codecs, projection, shared dictionaries, and robustness on
- * bad_data/, nested, encrypted, truncated and bit-flipped files (no crash, a clear error). */
+ * hand-computed encodings, codecs and a hand-built file, projection, shared dictionaries, thread
+ * count independence, and robustness on bad_data/, nested, encrypted, truncated and bit-flipped
+ * files (no crash, a clear error). */
 #include "test.h"
 
 #include "io/codec.h"
@@ -506,8 +507,9 @@ static void test_no_expected(const char *dir) {
     snprintf(b, sizeof b, "%s/data/lz4_raw_compressed_larger.parquet", dir);
     CHECK_OK(tp_pq_read_file(a, NULL, 0, &f));
     CHECK_OK(tp_pq_read_file(b, NULL, 0, &g));
-    if (f && g) {
+    if (f && g) { // the same 10000 UUID strings as the LZ4_RAW file
         CHECK(tp_frame_n_rows(f) == 10000);
+        CHECK(columns_equal(tp_frame_col(f, 0), tp_frame_col(g, 0)));
         const tp_column *c = tp_frame_col(f, 0);
         size_t len;
         const char *s = tp_column_get_str(c, 0, &len);
@@ -956,6 +958,51 @@ static void test_reader_api(const char *dir) {
     tp_pq_close(r);
 }
 
+/* Columns are decoded on worker threads; the frame and the error must not depend on how many. */
+static void test_threads(const char *dir) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/data/alltypes_tiny_pages.parquet", dir); // 7300 rows x 13 columns
+    size_t len;
+    uint8_t *buf = (uint8_t *)slurp(path, &len);
+    tp_frame *f1 = NULL, *f4 = NULL;
+    tp_threads_set_default(1);
+    CHECK_OK(tp_pq_read_file(path, NULL, 0, &f1));
+    tp_threads_set_default(4);
+    CHECK_OK(tp_pq_read_file(path, NULL, 0, &f4));
+    if (f1 && f4) {
+        CHECK(tp_frame_n_cols(f1) == 13 && tp_frame_n_cols(f4) == 13);
+        for (size_t c = 0; c < tp_frame_n_cols(f1) && c < tp_frame_n_cols(f4); c++)
+            CHECK(columns_equal(tp_frame_col(f1, c), tp_frame_col(f4, c)));
+    }
+    tp_frame_free(f1);
+    tp_frame_free(f4);
+    // break the first data page of columns 3 and 9 (smallint_col, string_col): the error names
+    // smallint_col whatever the thread count
+    tp_pq_reader *r = NULL;
+    char msg[2][600] = {"", ""};
+    if (buf && tp_pq_open_memory(buf, len, "tiny", &r) == TP_OK) {
+        const pq_row_group *rg = &tp_pq_meta(r)->row_groups[0];
+        for (int k = 0; k < 2; k++) {
+            const pq_column_meta *cm = &rg->columns[k ? 9 : 3];
+            memset(buf + cm->data_page_offset, 0xff, 24);
+        }
+    }
+    tp_pq_close(r);
+    for (int k = 0; k < 2 && buf; k++) {
+        tp_threads_set_default(k ? 4 : 1);
+        tp_frame *f = NULL;
+        CHECK_OK(tp_pq_open_memory(buf, len, "tiny", &r));
+        if (r) CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+        snprintf(msg[k], sizeof msg[k], "%s", tp_last_error());
+        tp_frame_free(f);
+        tp_pq_close(r);
+    }
+    tp_threads_set_default(0);
+    CHECK(strstr(msg[0], "column 'smallint_col'") != NULL);
+    CHECK_STR(msg[0], msg[1]);
+    free(buf);
+}
+
 static void test_inspect(const char *dir) {
     char path[800];
     snprintf(path, sizeof path, "%s/data/sort_columns.parquet", dir);
@@ -1024,8 +1071,9 @@ done:
 /* A file built by hand: one OPTIONAL INT32 column "a" of 10 rows in one v1 data page whose
  * definition levels use the deprecated BIT_PACKED encoding (most significant bit first, which no
  * corpus file has), PLAIN values, and a page CRC. Levels 1011011101 -> a = 10 _ 20 30 _ 40 50 60 _ 70.
- * crc_delta corrupts the stored CRC; cut drops bytes from the page body. */
-static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
+ * crc_delta corrupts the stored CRC; cut drops bytes from the page body; bad_b adds a column "b"
+ * annotated FLOAT16 on a 3-byte FIXED_LEN_BYTE_ARRAY (invalid: FLOAT16 takes 2 bytes). */
+static uint8_t *hand_file(uint32_t crc_delta, size_t cut, bool bad_b, size_t *len) {
     uint8_t body[64];
     size_t bl = 0;
     body[bl++] = 0xb7; // 1011 0111
@@ -1057,36 +1105,50 @@ static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
     tp_tw_reset(&w);
     tp_tw_struct_begin(&w); // FileMetaData
     tp_tw_field_i32(&w, 1, 1);
-    tp_tw_field_list(&w, 2, TP_TT_STRUCT, 2);
+    tp_tw_field_list(&w, 2, TP_TT_STRUCT, bad_b ? 3 : 2);
     tp_tw_struct_begin(&w);
     tp_tw_field_string(&w, 4, "schema");
-    tp_tw_field_i32(&w, 5, 1);
+    tp_tw_field_i32(&w, 5, bad_b ? 2 : 1);
     tp_tw_struct_end(&w);
     tp_tw_struct_begin(&w);
     tp_tw_field_i32(&w, 1, 1); // INT32
     tp_tw_field_i32(&w, 3, 1); // OPTIONAL
     tp_tw_field_string(&w, 4, "a");
     tp_tw_struct_end(&w);
+    if (bad_b) {
+        tp_tw_struct_begin(&w);
+        tp_tw_field_i32(&w, 1, 7); // FIXED_LEN_BYTE_ARRAY
+        tp_tw_field_i32(&w, 2, 3);
+        tp_tw_field_i32(&w, 3, 1);
+        tp_tw_field_string(&w, 4, "b");
+        tp_tw_field_struct(&w, 10); // LogicalType
+        tp_tw_field_struct(&w, 15); // FLOAT16
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+    }
     tp_tw_field_i64(&w, 3, 10);
     tp_tw_field_list(&w, 4, TP_TT_STRUCT, 1);
     tp_tw_struct_begin(&w); // RowGroup
-    tp_tw_field_list(&w, 1, TP_TT_STRUCT, 1);
-    tp_tw_struct_begin(&w); // ColumnChunk
-    tp_tw_field_i64(&w, 2, 4);
-    tp_tw_field_struct(&w, 3); // ColumnMetaData
-    tp_tw_field_i32(&w, 1, 1);
-    tp_tw_field_list(&w, 2, TP_TT_I32, 2);
-    tp_tw_i32(&w, 0);
-    tp_tw_i32(&w, 4);
-    tp_tw_field_list(&w, 3, TP_TT_BINARY, 1);
-    tp_tw_string(&w, "a");
-    tp_tw_field_i32(&w, 4, 0); // UNCOMPRESSED
-    tp_tw_field_i64(&w, 5, 10);
-    tp_tw_field_i64(&w, 6, (int64_t)chunk);
-    tp_tw_field_i64(&w, 7, (int64_t)chunk);
-    tp_tw_field_i64(&w, 9, 4);
-    tp_tw_struct_end(&w);
-    tp_tw_struct_end(&w);
+    tp_tw_field_list(&w, 1, TP_TT_STRUCT, bad_b ? 2 : 1);
+    for (int k = 0; k < (bad_b ? 2 : 1); k++) {
+        tp_tw_struct_begin(&w); // ColumnChunk
+        tp_tw_field_i64(&w, 2, 4);
+        tp_tw_field_struct(&w, 3); // ColumnMetaData
+        tp_tw_field_i32(&w, 1, 1);
+        tp_tw_field_list(&w, 2, TP_TT_I32, 2);
+        tp_tw_i32(&w, 0);
+        tp_tw_i32(&w, 4);
+        tp_tw_field_list(&w, 3, TP_TT_BINARY, 1);
+        tp_tw_string(&w, "a");
+        tp_tw_field_i32(&w, 4, 0); // UNCOMPRESSED
+        tp_tw_field_i64(&w, 5, 10);
+        tp_tw_field_i64(&w, 6, (int64_t)chunk);
+        tp_tw_field_i64(&w, 7, (int64_t)chunk);
+        tp_tw_field_i64(&w, 9, 4);
+        tp_tw_struct_end(&w);
+        tp_tw_struct_end(&w);
+    }
     tp_tw_field_i64(&w, 2, (int64_t)chunk);
     tp_tw_field_i64(&w, 3, 10);
     tp_tw_struct_end(&w);
@@ -1103,7 +1165,7 @@ static uint8_t *hand_file(uint32_t crc_delta, size_t cut, size_t *len) {
 
 static void test_hand_built(void) {
     size_t len;
-    uint8_t *buf = hand_file(0, 0, &len);
+    uint8_t *buf = hand_file(0, 0, false, &len);
     tp_pq_reader *r = NULL;
     tp_frame *f = NULL;
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
@@ -1122,7 +1184,7 @@ static void test_hand_built(void) {
     tp_pq_close(r);
     free(buf);
     // a wrong CRC is refused with file, column, row group and page; so is a short page
-    buf = hand_file(1, 0, &len);
+    buf = hand_file(1, 0, false, &len);
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
     if (r) {
         CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
@@ -1130,9 +1192,26 @@ static void test_hand_built(void) {
     }
     tp_pq_close(r);
     free(buf);
-    buf = hand_file(0, 3, &len);
+    buf = hand_file(0, 3, false, &len);
     CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
     if (r) CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT);
+    tp_pq_close(r);
+    free(buf);
+    // a column with an impossible annotation is refused by name; the others stay readable
+    buf = hand_file(0, 0, true, &len);
+    CHECK_OK(tp_pq_open_memory(buf, len, "hand.parquet", &r));
+    if (r) {
+        CHECK(tp_pq_n_columns(r) == 2);
+        CHECK_STATUS(tp_pq_column_type(r, 1, NULL, NULL), TP_ERR_FORMAT);
+        CHECK(strstr(tp_last_error(), "column 'b'") && strstr(tp_last_error(), "FLOAT16"));
+        CHECK_STATUS(tp_pq_read_row_group(r, 0, &f), TP_ERR_FORMAT); // all columns: b is refused
+        const char *a_only[] = {"a"}, *b_only[] = {"b"};
+        CHECK_STATUS(tp_pq_select(r, b_only, 1), TP_ERR_FORMAT);
+        CHECK_OK(tp_pq_select(r, a_only, 1));
+        CHECK_OK(tp_pq_read_row_group(r, 0, &f));
+        CHECK(f && tp_frame_n_rows(f) == 10 && TP_CCOL(tp_frame_col(f, 0), int32_t)[9] == 70);
+        tp_frame_free(f);
+    }
     tp_pq_close(r);
     free(buf);
 }
@@ -1155,6 +1234,7 @@ void suite_parquet_read(void) {
     test_conformance(dir);
     test_no_expected(dir);
     test_nested_encrypted_bad(dir);
+    test_threads(dir);
     test_inspect(dir);
     test_corrupt_variants(dir);
 }

@@ -1,7 +1,8 @@
 /* parquet_read.c: the Parquet reader. Opens a file by mmap (or a caller's buffer), parses the
- * footer, maps each flat column to a tp_dtype and decodes one row group at a time into a frame:
- * pages (v1, v2, dictionary) are CRC-checked, decompressed and decoded straight into the column
- * storage. Every offset and size read from the file is checked against the file before use. */
+ * footer, maps each flat column to a tp_dtype and decodes one row group at a time into a frame,
+ * its columns on worker threads: pages (v1, v2, dictionary) are CRC-checked, decompressed and
+ * decoded straight into the column storage. Every offset and size read from the file is checked
+ * against the file before use. */
 #include "io/codec.h"
 #include "io/parquet_decode.h"
 #include "io/parquet_internal.h"
@@ -39,6 +40,7 @@ typedef struct pq_col {
     const pq_schema_elem *se;    /* the leaf (flat columns) */
     int leaf;                    /* index into a row group's column chunks (first leaf if nested) */
     bool nested;                 /* a group or a repeated field: refused by name */
+    char *bad;                   /* why the column cannot be read (bad type annotation), or NULL */
     int max_def;                 /* 0 required, 1 optional */
     tp_dtype dtype;
     tp_time_unit unit;
@@ -48,6 +50,34 @@ typedef struct pq_col {
     bool uuid;                   /* FLBA(16) UUID: read as its canonical 36-character text */
     tp_strdict *dict;            /* strings: shared by every row group read from this reader */
 } pq_col;
+
+/* Decoding buffers, one set per worker thread, reused across pages and row groups. */
+typedef struct pq_scratch {
+    uint8_t *page_buf;           /* decompressed page */
+    size_t page_cap;
+    uint32_t *u32;               /* dictionary indices, RLE booleans */
+    size_t u32_cap;
+    uint32_t *lev;               /* definition levels */
+    size_t lev_cap;
+    uint8_t *vals;               /* BYTE_STREAM_SPLIT output, DELTA_BYTE_ARRAY value */
+    size_t vals_cap;
+    int64_t *i64;                /* DELTA_BINARY_PACKED values, delta lengths */
+    size_t i64_cap;
+    uint8_t *dict_vals;          /* current chunk's dictionary, in the output type */
+    size_t dict_cap;
+    uint8_t *nulls_buf;          /* non-null values of a page with nulls, before spreading */
+    size_t nulls_cap;
+} pq_scratch;
+
+static void scratch_free(pq_scratch *r) {
+    tp_free(r->page_buf);
+    tp_free(r->u32);
+    tp_free(r->lev);
+    tp_free(r->vals);
+    tp_free(r->i64);
+    tp_free(r->dict_vals);
+    tp_free(r->nulls_buf);
+}
 
 struct tp_pq_reader {
     char *path;
@@ -62,21 +92,8 @@ struct tp_pq_reader {
     size_t *sel;
     size_t n_sel;
     bool sel_all;
-    // scratch reused across pages and row groups
-    uint8_t *page_buf;
-    size_t page_cap;
-    uint32_t *u32;
-    size_t u32_cap;
-    uint32_t *lev;
-    size_t lev_cap;
-    uint8_t *vals;
-    size_t vals_cap;
-    int64_t *i64;
-    size_t i64_cap;
-    uint8_t *dict_vals;          /* current chunk's dictionary, in the output type */
-    size_t dict_cap;
-    uint8_t *nulls_buf;          /* non-null values of a page with nulls, before spreading */
-    size_t nulls_cap;
+    pq_scratch *scr;             /* one per decoding thread, reused across row groups */
+    int n_scr;
 };
 
 /* Sizes we refuse as corrupt rather than try to allocate (a hostile header must not be able to
@@ -224,7 +241,10 @@ static tp_status build_columns(tp_pq_reader *r) {
             continue;
         }
         c->max_def = c->se->repetition == PQ_OPTIONAL ? 1 : 0;
-        if ((rc = map_type(c)) != TP_OK) return rc;
+        if (map_type(c) != TP_OK) { // only this column is unreadable: keep the others
+            c->bad = tp_strdup(tp_last_error());
+            if (!c->bad) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        }
     }
     if (i != m->n_schema)
         return tp_fail(TP_ERR_FORMAT, "schema has %u elements but its tree uses %u", m->n_schema, i);
@@ -345,17 +365,15 @@ void tp_pq_close(tp_pq_reader *r) {
     if (!r) return;
     if (r->mapped) munmap((void *)r->data, r->size);
     tp_free(r->owned);
-    for (size_t i = 0; i < r->n_cols; i++) tp_strdict_unref(r->cols[i].dict);
+    for (size_t i = 0; r->cols && i < r->n_cols; i++) {
+        tp_strdict_unref(r->cols[i].dict);
+        tp_free(r->cols[i].bad);
+    }
     tp_free(r->cols);
     tp_pq_meta_free(&r->meta);
     tp_free(r->sel);
-    tp_free(r->page_buf);
-    tp_free(r->u32);
-    tp_free(r->lev);
-    tp_free(r->vals);
-    tp_free(r->i64);
-    tp_free(r->dict_vals);
-    tp_free(r->nulls_buf);
+    for (int t = 0; t < r->n_scr; t++) scratch_free(&r->scr[t]);
+    tp_free(r->scr);
     tp_free(r->path);
     tp_free(r);
 }
@@ -368,11 +386,19 @@ const char *tp_pq_column_name(const tp_pq_reader *r, size_t i) {
 }
 const pq_file_meta *tp_pq_meta(const tp_pq_reader *r) { return &r->meta; }
 
+/* TP_OK if column c can be read; else the error naming it. */
+static tp_status col_refused(const tp_pq_reader *r, const pq_col *c) {
+    if (c->nested)
+        return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+    if (c->bad) return tp_fail(TP_ERR_FORMAT, "'%s': %s", r->path, c->bad);
+    return TP_OK;
+}
+
 tp_status tp_pq_column_type(const tp_pq_reader *r, size_t i, tp_dtype *type, tp_time_unit *unit) {
     if (i >= r->n_cols) return tp_fail(TP_ERR_ARG, "'%s': column %zu out of range (%zu columns)", r->path, i, r->n_cols);
     const pq_col *c = &r->cols[i];
-    if (c->nested)
-        return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+    tp_status rc = col_refused(r, c);
+    if (rc != TP_OK) return rc;
     if (type) *type = c->dtype;
     if (unit) *unit = c->unit;
     return TP_OK;
@@ -391,8 +417,7 @@ tp_status tp_pq_select(tp_pq_reader *r, const char *const *names, size_t n) {
         while (i < r->n_cols && strcmp(r->cols[i].name, names[k]) != 0) i++;
         tp_status rc = TP_OK;
         if (i == r->n_cols) rc = tp_fail(TP_ERR_NOTFOUND, "'%s': no column named '%s'", r->path, names[k]);
-        else if (r->cols[i].nested)
-            rc = tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, names[k]);
+        else rc = col_refused(r, &r->cols[i]);
         for (size_t j = 0; rc == TP_OK && j < k; j++)
             if (sel[j] == i) rc = tp_fail(TP_ERR_ARG, "'%s': column '%s' selected twice", r->path, names[k]);
         if (rc != TP_OK) {
@@ -648,7 +673,7 @@ static tp_status plausible_size(int codec, const uint8_t *src, size_t clen, size
 // ---- page decoding ----
 
 typedef struct chunk_state {
-    tp_pq_reader *r;
+    pq_scratch *r;               /* this thread's buffers */
     pq_col *c;
     int codec;
     size_t dict_n;               /* entries in r->dict_vals; dict_seen says whether a page came */
@@ -659,7 +684,7 @@ typedef struct chunk_state {
 
 /* Decode n non-null values of encoding enc from [p, p+len) into out (output dtype layout). */
 static tp_status decode_values(chunk_state *s, int enc, const uint8_t *p, size_t len, size_t n, void *out) {
-    tp_pq_reader *r = s->r;
+    pq_scratch *r = s->r;
     const pq_col *c = s->c;
     const pq_schema_elem *e = c->se;
     size_t ow = tp_dtype_size(c->dtype);
@@ -765,7 +790,7 @@ static tp_status decode_values(chunk_state *s, int enc, const uint8_t *p, size_t
 }
 
 static tp_status read_dictionary(chunk_state *s, const pq_page_header *h, const uint8_t *p, size_t len) {
-    tp_pq_reader *r = s->r;
+    pq_scratch *r = s->r;
     if (s->dict_seen) return tp_fail(TP_ERR_FORMAT, "second dictionary page in one column chunk");
     if (h->encoding != PQ_ENC_PLAIN && h->encoding != PQ_ENC_PLAIN_DICTIONARY)
         return tp_fail(TP_ERR_FORMAT, "dictionary page encoding %s is not PLAIN", tp_pq_encoding_name(h->encoding));
@@ -812,7 +837,7 @@ static tp_status scatter(chunk_state *s, const uint32_t *lev, size_t n, const ui
 /* Decode a page's values into the column at rows_done (through a side buffer when it has nulls). */
 static tp_status page_values(chunk_state *s, int enc, size_t n, size_t nonnull, bool has_lev,
                              const uint8_t *p, size_t len) {
-    tp_pq_reader *r = s->r;
+    pq_scratch *r = s->r;
     size_t ow = tp_dtype_size(s->c->dtype);
     tp_status rc;
     if (!has_lev || nonnull == n) {
@@ -860,7 +885,7 @@ static tp_status count_levels(chunk_state *s, size_t n, size_t *nonnull) {
 }
 
 static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uint8_t *p, size_t len) {
-    tp_pq_reader *r = s->r;
+    pq_scratch *r = s->r;
     size_t n = (size_t)h->num_values, nonnull = n;
     bool all = false;
     tp_status rc;
@@ -894,7 +919,7 @@ static tp_status data_page_v1(chunk_state *s, const pq_page_header *h, const uin
 }
 
 static tp_status data_page_v2(chunk_state *s, const pq_page_header *h, const uint8_t *body, size_t clen) {
-    tp_pq_reader *r = s->r;
+    pq_scratch *r = s->r;
     size_t n = (size_t)h->num_values, nonnull = n;
     size_t rl = (size_t)h->rep_len, dl = (size_t)h->def_len;
     tp_status rc;
@@ -926,8 +951,8 @@ static tp_status data_page_v2(chunk_state *s, const pq_page_header *h, const uin
 
 // ---- column chunks ----
 
-static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm, size_t num_rows,
-                            tp_column *col, size_t *page_no) {
+static tp_status read_chunk(const tp_pq_reader *r, pq_scratch *sc, pq_col *c, const pq_column_meta *cm,
+                            size_t num_rows, tp_column *col, size_t *page_no) {
     tp_status rc;
     *page_no = 0;
     if (num_rows == 0) return TP_OK; // nothing to decode (writers may leave offsets at 0)
@@ -943,7 +968,7 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
     if (start < 4 || (uint64_t)start >= r->data_end)
         return tp_fail(TP_ERR_FORMAT, "column chunk offset %lld is outside the data (%zu bytes)", (long long)start,
                        r->data_end);
-    chunk_state s = {.r = r, .c = c, .codec = cm->codec, .col = col, .num_rows = num_rows};
+    chunk_state s = {.r = sc, .c = c, .codec = cm->codec, .col = col, .num_rows = num_rows};
     size_t pos = (size_t)start, end = r->data_end;
     while (s.rows_done < num_rows) {
         if (pos >= end)
@@ -973,9 +998,9 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
         const uint8_t *p = body;
         if (cm->codec != TP_CODEC_UNCOMPRESSED && ulen > 0) {
             if ((rc = plausible_size(cm->codec, body, clen, ulen)) != TP_OK) return rc;
-            if ((rc = grow((void **)&r->page_buf, &r->page_cap, ulen + 1)) != TP_OK) return rc;
-            if ((rc = tp_codec_decompress((tp_codec)cm->codec, body, clen, r->page_buf, ulen)) != TP_OK) return rc;
-            p = r->page_buf;
+            if ((rc = grow((void **)&sc->page_buf, &sc->page_cap, ulen + 1)) != TP_OK) return rc;
+            if ((rc = tp_codec_decompress((tp_codec)cm->codec, body, clen, sc->page_buf, ulen)) != TP_OK) return rc;
+            p = sc->page_buf;
         } else if (cm->codec == TP_CODEC_UNCOMPRESSED && ulen != clen)
             return tp_fail(TP_ERR_FORMAT, "uncompressed page sizes disagree (%zu vs %zu)", ulen, clen);
         if (h.type == PQ_PAGE_DICTIONARY) {
@@ -989,7 +1014,7 @@ static tp_status read_chunk(tp_pq_reader *r, pq_col *c, const pq_column_meta *cm
     return TP_OK;
 }
 
-static tp_status make_column(tp_pq_reader *r, pq_col *c, size_t rows, tp_column **out) {
+static tp_status make_column(pq_col *c, size_t rows, tp_column **out) {
     tp_status rc;
     if (tp_dtype_is_string(c->dtype) && !c->dict && (rc = tp_strdict_new(&c->dict)) != TP_OK) return rc;
     if ((rc = tp_column_new_dict(c->name, c->dtype, c->dict, rows, out)) != TP_OK) return rc;
@@ -999,6 +1024,52 @@ static tp_status make_column(tp_pq_reader *r, pq_col *c, size_t rows, tp_column 
         *out = NULL;
     }
     return rc;
+}
+
+/* One row group's selected columns, decoded by worker threads that take columns in index order
+ * (so every column before the first failing one is always decoded, and the error reported, the
+ * first failing column's, does not depend on the thread count). */
+typedef struct rg_job {
+    tp_pq_reader *r;
+    size_t g, rows, n;
+    tp_column **out;             /* n decoded columns */
+    tp_status *st;               /* n statuses */
+    char **msg;                  /* n error messages */
+    size_t next;                 /* next column to take (atomic) */
+    int failed;                  /* a column failed: take no more (atomic) */
+} rg_job;
+
+static tp_status decode_column(rg_job *job, size_t k, pq_scratch *sc) {
+    tp_pq_reader *r = job->r;
+    pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
+    size_t page = 0;
+    tp_status rc = make_column(c, job->rows, &job->out[k]);
+    if (rc == TP_OK) rc = read_chunk(r, sc, c, &r->meta.row_groups[job->g].columns[c->leaf], job->rows, job->out[k], &page);
+    if (rc == TP_OK) return TP_OK;
+    if (page) return tp_fail_context(rc, "'%s': column '%s', row group %zu, page %zu", r->path, c->name, job->g, page);
+    return tp_fail_context(rc, "'%s': column '%s', row group %zu", r->path, c->name, job->g);
+}
+
+static tp_status rg_worker(void *ctx, size_t lo, size_t hi, int tid) {
+    rg_job *job = ctx;
+    for (;;) {
+        if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) return TP_OK;
+        size_t k = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (k >= job->n) return TP_OK;
+        job->st[k] = decode_column(job, k, &job->r->scr[tid]);
+        if (job->st[k] != TP_OK) {
+            job->msg[k] = tp_strdup(tp_last_error()); // NULL on OOM: the status still stands
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+        }
+    }
+}
+
+/* Worker threads for n columns of rows rows: one unless the work pays for starting threads. */
+static int decode_threads(size_t n, size_t rows) {
+    int nt = tp_threads_default();
+    if ((size_t)nt > n) nt = (int)n;
+    if (rows * n < ((size_t)1 << 16) || nt < 1) nt = 1;
+    return nt;
 }
 
 tp_status tp_pq_read_row_group(tp_pq_reader *r, size_t g, tp_frame **out) {
@@ -1011,30 +1082,40 @@ tp_status tp_pq_read_row_group(tp_pq_reader *r, size_t g, tp_frame **out) {
     size_t need = 0;
     for (size_t k = 0; k < n; k++) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
-        if (c->nested)
-            return tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
+        tp_status rc = col_refused(r, c);
+        if (rc != TP_OK) return rc;
         need += rows * (tp_dtype_size(c->dtype) + 9); // values, validity, level and index scratch
     }
     if (need > ROWGROUP_BYTES_FLOOR && need / 64 > r->size)
         return tp_fail(TP_ERR_FORMAT, "'%s': row group %zu claims %zu rows (%zu bytes decoded) in a %zu-byte file: refusing as corrupt",
                        r->path, g, rows, need, r->size);
-    tp_frame *f = NULL;
-    tp_status rc = tp_frame_new(&f);
-    for (size_t k = 0; rc == TP_OK && k < n; k++) {
-        pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
-        tp_column *col = NULL;
-        size_t page = 0;
-        if ((rc = make_column(r, c, rows, &col)) != TP_OK) break;
-        rc = read_chunk(r, c, &rg->columns[c->leaf], rows, col, &page);
-        if (rc != TP_OK) {
-            tp_column_free(col);
-            if (page)
-                rc = tp_fail_context(rc, "'%s': column '%s', row group %zu, page %zu", r->path, c->name, g, page);
-            else rc = tp_fail_context(rc, "'%s': column '%s', row group %zu", r->path, c->name, g);
-            break;
-        }
-        rc = tp_frame_add_take(f, col);
+    int nt = decode_threads(n, rows);
+    if (nt > r->n_scr) {
+        pq_scratch *sc = tp_realloc(r->scr, (size_t)nt * sizeof *sc);
+        if (!sc) return tp_fail(TP_ERR_NOMEM, "out of memory");
+        memset(sc + r->n_scr, 0, (size_t)(nt - r->n_scr) * sizeof *sc);
+        r->scr = sc;
+        r->n_scr = nt;
     }
+    rg_job job = {.r = r, .g = g, .rows = rows, .n = n};
+    tp_frame *f = NULL;
+    job.out = tp_calloc(n ? n : 1, sizeof *job.out);
+    job.st = tp_calloc(n ? n : 1, sizeof *job.st);
+    job.msg = tp_calloc(n ? n : 1, sizeof *job.msg);
+    tp_status rc = job.out && job.st && job.msg ? TP_OK : tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (rc == TP_OK && n) rc = tp_parallel_for((size_t)nt, nt, rg_worker, &job);
+    for (size_t k = 0; rc == TP_OK && k < n; k++) // the first failing column, in selection order
+        if (job.st[k] != TP_OK) rc = job.msg[k] ? tp_fail(job.st[k], "%s", job.msg[k]) : job.st[k];
+    if (rc == TP_OK) rc = tp_frame_new(&f);
+    for (size_t k = 0; rc == TP_OK && k < n; k++) {
+        rc = tp_frame_add_take(f, job.out[k]);
+        job.out[k] = NULL;
+    }
+    for (size_t k = 0; k < n && job.out; k++) tp_column_free(job.out[k]);
+    for (size_t k = 0; k < n && job.msg; k++) tp_free(job.msg[k]);
+    tp_free(job.out);
+    tp_free(job.st);
+    tp_free(job.msg);
     if (rc != TP_OK) {
         tp_frame_free(f);
         return rc;
@@ -1051,8 +1132,7 @@ static tp_status empty_frame(tp_pq_reader *r, tp_frame **out) {
     for (size_t k = 0; rc == TP_OK && k < n; k++) {
         pq_col *c = &r->cols[r->sel_all ? k : r->sel[k]];
         tp_column *col;
-        if (c->nested) rc = tp_fail(TP_ERR_UNSUPPORTED, "'%s': column '%s' is nested or repeated: not supported", r->path, c->name);
-        else if ((rc = make_column(r, c, 0, &col)) == TP_OK) rc = tp_frame_add_take(f, col);
+        if ((rc = col_refused(r, c)) == TP_OK && (rc = make_column(c, 0, &col)) == TP_OK) rc = tp_frame_add_take(f, col);
     }
     if (rc != TP_OK) {
         tp_frame_free(f);
