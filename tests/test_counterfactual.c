@@ -4,6 +4,8 @@
  * standard error, the empty journey (zero context), and batched vs one-by-one forwards. */
 #include "test.h"
 #include "touchpoint/counterfactual.h"
+#include "touchpoint/io.h"
+#include "touchpoint/journey_build.h"
 
 #include <stdlib.h>
 
@@ -265,7 +267,80 @@ static void test_batched_forward_and_empty(void) {
     free_model(m);
 }
 
+// History features by hand. User 1: touches at days 0, 1 (converts), 3, 4, 10 (converts), 12;
+// user 2: one touch at day 2 (no conversion). Journeys: u1 {0,1} conv, {3,4,10} conv, {12}; u2 {2}.
+static void test_history_features(void) {
+    const int64_t uid[] = {1, 1, 1, 1, 1, 1, 2};
+    const double day[] = {0, 1, 3, 4, 10, 12, 2};
+    const bool conv[] = {false, true, false, false, true, false, false};
+    tp_frame *f = NULL, *r = NULL;
+    tp_column *cu = NULL, *ct = NULL, *cc = NULL, *cv = NULL;
+    CHECK_OK(tp_frame_new(&f));
+    CHECK_OK(tp_column_new("uid", TP_DTYPE_I64, 7, &cu));
+    CHECK_OK(tp_column_new("timestamp", TP_DTYPE_I64, 7, &ct));
+    CHECK_OK(tp_column_new("campaign", TP_DTYPE_STR, 7, &cc));
+    CHECK_OK(tp_column_new("conversion", TP_DTYPE_BOOL, 7, &cv));
+    if (!f || !cu || !ct || !cc || !cv) return;
+    for (int i = 0; i < 7; i++) {
+        tp_column_push_i64(cu, uid[i]);
+        tp_column_push_i64(ct, 1700000000 + (int64_t)(day[i] * 86400));
+        tp_column_push_str(cc, i % 2 ? "a" : "b", 1);
+        tp_column_push_bool(cv, conv[i]);
+    }
+    tp_frame_add_take(f, cu);
+    tp_frame_add_take(f, ct);
+    tp_frame_add_take(f, cc);
+    tp_frame_add_take(f, cv);
+    char imp[512], dir[512], all[600];
+    snprintf(imp, sizeof imp, "%s", tp_test_path("hist_imp.parquet"));
+    snprintf(dir, sizeof dir, "%s", tp_test_path("hist_j"));
+    snprintf(all, sizeof all, "%s/all.parquet", dir);
+    CHECK_OK(tp_table_write(f, imp, NULL));
+    tp_journeys_build_opts o;
+    tp_journeys_build_opts_default(&o);
+    o.n_split = 1;
+    o.split[0] = 1;
+    CHECK_OK(tp_journeys_write(imp, dir, &o, NULL));
+    CHECK_OK(tp_journeys_add_history(imp, dir));
+    CHECK_OK(tp_table_read(all, NULL, 0, &r));
+    if (r && tp_frame_find(r, "hist_activity_rate")) {
+        const int64_t *u = TP_CCOL(tp_frame_find(r, "uid"), int64_t), *id = TP_CCOL(tp_frame_find(r, "journey_id"), int64_t);
+        const double *pc = TP_CCOL(tp_frame_find(r, "hist_prev_conversions"), double);
+        const double *pj = TP_CCOL(tp_frame_find(r, "hist_prev_journeys"), double);
+        const double *ml = TP_CCOL(tp_frame_find(r, "hist_prev_mean_length"), double);
+        const double *ds = TP_CCOL(tp_frame_find(r, "hist_days_since_first_seen"), double);
+        const double *ar = TP_CCOL(tp_frame_find(r, "hist_activity_rate"), double);
+        CHECK(tp_frame_n_rows(r) == 4);
+        int seen = 0;
+        for (size_t i = 0; i < tp_frame_n_rows(r); i++) {
+            if (u[i] == 2) {
+                CHECK(pc[i] == 0 && pj[i] == 0 && ds[i] == 0 && ar[i] == 0);
+                continue;
+            }
+            // user 1's journeys in id order: k = 0, 1, 2
+            int k = 0;
+            for (size_t q = 0; q < tp_frame_n_rows(r); q++) k += u[q] == 1 && id[q] < id[i];
+            const double want_pc[3] = {0, 1, 2}, want_ml[3] = {0, 2, 2.5}, want_ds[3] = {0, 3, 12};
+            const double want_ar[3] = {0, 2.0 / 3.0, 5.0 / 12.0};
+            CHECK_CLOSE(pc[i], want_pc[k], 0);
+            CHECK_CLOSE(pj[i], k, 0);
+            CHECK_CLOSE(ml[i], want_ml[k], 1e-12);
+            CHECK_CLOSE(ds[i], want_ds[k], 1e-9);
+            CHECK_CLOSE(ar[i], want_ar[k], 1e-9);
+            seen++;
+        }
+        CHECK(seen == 3);
+    } else {
+        CHECK(!"history columns missing");
+    }
+    // a second call refuses to add the columns twice
+    CHECK_STATUS(tp_journeys_add_history(imp, dir), TP_ERR_ARG);
+    tp_frame_free(f);
+    tp_frame_free(r);
+}
+
 void suite_counterfactual(void) {
+    test_history_features();
     test_exact_shapley_brute_force();
     test_removal_by_hand();
     test_sampling_within_se();
