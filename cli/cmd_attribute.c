@@ -79,6 +79,10 @@ static void print_cf(const tp_cf_result *r, const tp_journeys *j) {
     printf("%s: %zu journeys, %.0f observed conversions; model: %.1f expected, %.1f without any touch, "
            "%.1f incremental\n", tp_cf_method_name(r->method), r->n_journeys, r->observed_conversions,
            r->expected_conversions, r->baseline_conversions, r->expected_conversions - r->baseline_conversions);
+    if (r->expected_conversions < r->baseline_conversions)
+        printf("  note: the model's no-touch baseline is above the full journeys (an extrapolation: no\n"
+               "  training journey is empty); levels are not identified and shares are ratios to a\n"
+               "  negative total (docs/counterfactual.md)\n");
     if (r->method == TP_CF_SHAPLEY)
         printf("  %zu journeys exact, %zu sampled; ", r->n_exact, r->n_sampled);
     else
