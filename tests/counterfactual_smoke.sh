@@ -53,4 +53,10 @@ grep -q "not an experiment summary" "$out/err"
 "$tp" --quiet journeys "$out/imp.parquet" --out "$out/jh" --history-features > /dev/null
 "$tp" --quiet cat "$out/jh/train.parquet" --columns hist_prev_journeys,hist_prev_conversions,hist_activity_rate --limit 1 \
   --format csv | tail -1 | grep -q '^0\(\.0\)\?,0\(\.0\)\?,0'
+# sampling above --model-max-exact: standard errors reported, positive for sampled campaigns
+"$tp" --quiet attribute "$out/j" --method model-shapley --model "$out/m.bin" --out "$out/cs" --model-max-exact 1 \
+  --model-samples 16 --threads 2 > "$out/cs.txt"
+grep -q "sampled;" "$out/cs.txt"
+"$tp" --quiet cat "$out/cs/model-shapley.parquet" --format csv | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "std_error") c = i }
+  NR > 1 && $1 == "c00_search" { if (!(c && $c > 0)) { print "no standard error for sampled Shapley"; exit 1 } }'
 echo "counterfactual smoke: ok"
