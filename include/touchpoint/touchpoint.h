@@ -15,6 +15,7 @@
 #include "touchpoint/events_sim.h"
 #include "touchpoint/report.h"
 #include "touchpoint/pipeline.h"
+#include "touchpoint/counterfactual.h"
 
 TP_API const char *tp_version(void);
 
