@@ -2,6 +2,7 @@
  * attribution methods over a journeys file (or folder), writes DIR/<method>.parquet per method
  * (and DIR/<method>_touches.parquet with --per-touch) and prints the credit table. */
 #include "cli.h"
+#include "touchpoint/counterfactual.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +27,14 @@ static const char usage[] =
     "                         (can give negative credit); count: v(S) = their conversions\n"
     "  --seed S               sampling seed (default 1)\n"
     "  --per-touch            also write DIR/<method>_touches.parquet (per-touch credit)\n"
+    "model-based counterfactual methods (docs/counterfactual.md; not part of all):\n"
+    "  --method model-removal|model-shapley  credit from a trained model's predictions\n"
+    "                         with campaigns' touches removed; need --model\n"
+    "  --model MODEL          the model from `touchpoint train` (with its control variables)\n"
+    "  --model-max-exact N    model-shapley: exact over subsets up to N campaigns in a journey,\n"
+    "                         permutation sampling above (default 8, at most 16)\n"
+    "  --model-samples N      model-shapley: permutations per sampled journey (default 64)\n"
+    "  --threads N            model forward-pass threads (default: all cores)\n"
     "  -h, --help             this help\n";
 
 static void print_single(const tp_credit *c) {
@@ -62,6 +71,30 @@ static void print_wide(tp_credit *const *cs, size_t n) {
     }
 }
 
+// A counterfactual method: expected incremental conversions beside the observed conversions.
+static void print_cf(const tp_cf_result *r, const tp_journeys *j) {
+    size_t C = r->n_campaigns, w = 11;
+    for (size_t k = 0; k < C; k++)
+        if (strlen(j->campaigns[k]) > w) w = strlen(j->campaigns[k]);
+    printf("%s: %zu journeys, %.0f observed conversions; model: %.1f expected, %.1f without any touch, "
+           "%.1f incremental\n", tp_cf_method_name(r->method), r->n_journeys, r->observed_conversions,
+           r->expected_conversions, r->baseline_conversions, r->expected_conversions - r->baseline_conversions);
+    if (r->expected_conversions < r->baseline_conversions)
+        printf("  note: the model's no-touch baseline is above the full journeys (an extrapolation: no\n"
+               "  training journey is empty); levels are not identified and shares are ratios to a\n"
+               "  negative total (docs/counterfactual.md)\n");
+    if (r->method == TP_CF_SHAPLEY)
+        printf("  %zu journeys exact, %zu sampled; ", r->n_exact, r->n_sampled);
+    else
+        printf("  ");
+    printf("%zu variant rows in %zu forward passes, %.2f s\n", r->n_rows, r->n_forward, r->seconds);
+    printf("%-*s %14s %9s %10s %14s\n", (int)w, "campaign_nm", "incremental", "share", "std_error",
+           "observed_conv");
+    for (size_t k = 0; k < C; k++)
+        printf("%-*s %14.3f %8.3f%% %10.3f %14.0f\n", (int)w, j->campaigns[k], r->credit[k], 100 * r->share[k],
+               r->std_error ? r->std_error[k] : 0.0, r->observed[k]);
+}
+
 int cmd_attribute(int argc, char **argv) {
     static const struct option longopts[] = {
         {"method", required_argument, NULL, 'm'},
@@ -74,12 +107,19 @@ int cmd_attribute(int argc, char **argv) {
         {"shapley-game", required_argument, NULL, 'g'},
         {"seed", required_argument, NULL, 's'},
         {"per-touch", no_argument, NULL, 't'},
+        {"model", required_argument, NULL, 'M'},
+        {"model-max-exact", required_argument, NULL, 'X'},
+        {"model-samples", required_argument, NULL, 'N'},
+        {"threads", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *methods = "all", *out = NULL;
     tp_attr_opts o;
     tp_attr_opts_default(&o);
+    const char *model = NULL;
+    tp_cf_opts co;
+    tp_cf_opts_default(&co);
     int opt;
     int64_t iv;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -132,6 +172,23 @@ int cmd_attribute(int argc, char **argv) {
                                         "--shapley-game wants set-rates, rate or count, not '%s'", optarg);
             break;
         case 't': o.per_touch = true; break;
+        case 'M': model = optarg; break;
+        case 'X':
+            if (!cli_parse_i64(optarg, &iv) || iv < 0 || iv > 16)
+                return cli_usage_error("attribute", usage, "--model-max-exact wants 0 to 16, not '%s'", optarg);
+            co.max_exact = (int)iv;
+            break;
+        case 'N':
+            if (!cli_parse_i64(optarg, &iv) || iv < 2)
+                return cli_usage_error("attribute", usage, "--model-samples wants a number >= 2, not '%s'", optarg);
+            co.samples = (size_t)iv;
+            break;
+        case 'T':
+            if (!cli_parse_i64(optarg, &iv) || iv < 1 || iv > 1024)
+                return cli_usage_error("attribute", usage, "--threads wants 1 to 1024, not '%s'", optarg);
+            co.threads = (int)iv;
+            o.n_threads = (int)iv;
+            break;
         case 'h': return cli_help(usage);
         default: return cli_usage_error("attribute", usage, "bad option");
         }
@@ -139,11 +196,47 @@ int cmd_attribute(int argc, char **argv) {
     if (optind + 1 != argc)
         return cli_usage_error("attribute", usage, "expected one JOURNEYS path, got %d", argc - optind);
     if (!out) return cli_usage_error("attribute", usage, "--out DIR is required");
+    // model-removal / model-shapley are taken out of the list; the rest are the classic methods
     unsigned mask = 0;
-    if (tp_attr_methods_parse(methods, &mask) != TP_OK)
-        return cli_usage_error("attribute", usage, "%s", tp_last_error());
+    bool cf[2] = {false, false};
+    {
+        size_t nw = 0;
+        char **words = cli_split_list(methods, &nw);
+        size_t cap = strlen(methods) + 1, used = 0;
+        char *rest = calloc(cap, 1);
+        bool ok = words && rest;
+        for (size_t q = 0; ok && q < nw; q++) {
+            tp_cf_method cm;
+            if (!strncmp(words[q], "model-", 6) && tp_cf_method_parse(words[q], &cm) == TP_OK) {
+                cf[cm] = true;
+            } else {
+                used += (size_t)snprintf(rest + used, cap - used, "%s%s", used ? "," : "", words[q]);
+            }
+        }
+        if (ok && used && tp_attr_methods_parse(rest, &mask) != TP_OK) ok = false;
+        cli_free_list(words);
+        free(rest);
+        if (!ok) return cli_usage_error("attribute", usage, "%s", tp_last_error());
+    }
+    if ((cf[0] || cf[1]) && !model)
+        return cli_usage_error("attribute", usage, "--method model-removal/model-shapley needs --model MODEL");
+    if (model && !cf[0] && !cf[1])
+        return cli_usage_error("attribute", usage, "--model is only used by model-removal and model-shapley");
 
     int rc = 1;
+    for (int q = 0; q < 2; q++) {
+        if (!cf[q]) continue;
+        tp_cf_result *r = NULL;
+        tp_journeys *jj = NULL;
+        if (tp_cf_attribute_job(model, argv[optind], (tp_cf_method)q, &co, out, o.per_touch, &r, &jj) != TP_OK) {
+            cli_fail();
+            return 1;
+        }
+        print_cf(r, jj);
+        tp_cf_result_free(r);
+        tp_journeys_free(jj);
+    }
+    if (!mask) return 0;
     tp_journeys *j = NULL;
     tp_credit *cs[TP_ATTR_N_METHODS] = {0};
     size_t n = 0;

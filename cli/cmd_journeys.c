@@ -27,6 +27,9 @@ static const char usage[] =
     "  --seed S             seed of the user split (default 42)\n"
     "  --lookback DAYS      drop touches more than DAYS before the journey's end (default: keep all)\n"
     "  --dedupe             drop repeated identical impressions (default: every row counts)\n"
+    "  --history-features   add per-journey columns known before the journey starts (control\n"
+    "                       variables): hist_prev_conversions, hist_prev_journeys,\n"
+    "                       hist_prev_mean_length, hist_days_since_first_seen, hist_activity_rate\n"
     "  --memory SIZE        memory budget, e.g. 4G; larger data goes through bucket files in a\n"
     "                       temporary folder inside DIR (default: no limit)\n"
     "  --help               this text\n";
@@ -36,6 +39,7 @@ int cmd_journeys(int argc, char **argv) {
         {"out", required_argument, NULL, 'o'},      {"max-len", required_argument, NULL, 'L'},
         {"split", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
         {"lookback", required_argument, NULL, 'b'}, {"dedupe", no_argument, NULL, 'd'},
+        {"history-features", no_argument, NULL, 'y'},
         {"memory", required_argument, NULL, 'm'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -46,6 +50,7 @@ int cmd_journeys(int argc, char **argv) {
     double d;
     int c;
     optind = 1;
+    bool history = false;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
@@ -80,6 +85,7 @@ int cmd_journeys(int argc, char **argv) {
             o.lookback_seconds = (int64_t)(d * 86400.0 + 0.5);
             break;
         case 'd': o.dedupe = true; break;
+        case 'y': history = true; break;
         case 'm':
             if (!cli_parse_bytes(optarg, &o.memory_bytes) || o.memory_bytes < (1u << 20))
                 return cli_usage_error("journeys", usage, "--memory wants a size of at least 1M (e.g. 4G), not '%s'", optarg);
@@ -93,7 +99,10 @@ int cmd_journeys(int argc, char **argv) {
     if (!out) return cli_usage_error("journeys", usage, "--out DIR is required");
     tp_journeys_stats st;
     double t0 = tp_now();
+    if (history && (o.dedupe || o.lookback_seconds))
+        return cli_usage_error("journeys", usage, "--history-features cannot be combined with --dedupe or --lookback");
     if (tp_journeys_write(argv[optind], out, &o, &st) != TP_OK) return cli_fail();
+    if (history && tp_journeys_add_history(argv[optind], out) != TP_OK) return cli_fail();
     double secs = tp_now() - t0;
     if (!cli_quiet) {
         printf("impressions   %llu (%llu users)\n", (unsigned long long)st.impressions,

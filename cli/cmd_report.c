@@ -13,7 +13,7 @@ static const char USAGE[] =
     "usage: touchpoint report --journeys JOURNEYS --credit DIR|FILE [DIR|FILE...] --out OUTDIR\n"
     "                         [--truth truth.json] [--attention attention_score.parquet]\n"
     "                         [--attention-from METHOD] [--title TEXT]\n"
-    "                         [--model-metrics MODEL.metrics.json]\n"
+    "                         [--model-metrics MODEL.metrics.json] [--experiment summary.tsv]\n"
     "\n"
     "  --journeys PATH       journeys file or folder (output of `touchpoint journeys`)\n"
     "  --credit PATH...      credit folders (every <method>.parquet inside) or credit files;\n"
@@ -26,7 +26,9 @@ static const char USAGE[] =
     "                        (default: --attention, else the first method with per-touch credit)\n"
     "  --title TEXT          report title\n"
     "  --model-metrics FILE  the attention model's MODEL.metrics.json (from `touchpoint train`):\n"
-    "                        adds its test metrics, training curves, ROC and PR curves\n";
+    "                        adds its test metrics, training curves, ROC and PR curves\n"
+    "  --experiment FILE     summary.tsv of bench/counterfactual_experiment.sh: adds the\n"
+    "                        counterfactual experiment section (docs/counterfactual.md)\n";
 
 int cmd_report(int argc, char **argv) {
     static const struct option opts[] = {
@@ -39,6 +41,7 @@ int cmd_report(int argc, char **argv) {
         {"title", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {"model-metrics", required_argument, NULL, 'M'},
+        {"experiment", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     tp_report_opts o = {0};
@@ -61,6 +64,7 @@ int cmd_report(int argc, char **argv) {
         case 'm': o.attention_method = optarg; break;
         case 'T': o.title = optarg; break;
         case 'M': o.model_metrics = optarg; break;
+        case 'E': o.experiment = optarg; break;
         case 'c': {
             size_t k = 0;
             if (n_lists == sizeof lists / sizeof *lists) {

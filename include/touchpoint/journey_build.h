@@ -73,6 +73,15 @@ TP_API int tp_journeys_split_of(int64_t uid, const tp_journeys_build_opts *opts)
 TP_API tp_status tp_journeys_write(const char *input, const char *out_dir,
                                    const tp_journeys_build_opts *opts, tp_journeys_stats *stats);
 
+/* --history-features (issue 7): add to each journeys file in dir (train/val/test/all.parquet)
+ * columns computed strictly before each journey's first touch from the impressions (uid,
+ * timestamp): hist_prev_conversions, hist_prev_journeys, hist_prev_mean_length (journey_length
+ * of earlier journeys), hist_days_since_first_seen, hist_activity_rate (touches before the journey
+ * per day since first seen, at least one day). Journeys must partition each user's impressions in
+ * time order (cut at conversions, no dedupe/lookback/conversion_id): else TP_ERR_FORMAT naming the
+ * journey. Files are rewritten atomically. */
+TP_API tp_status tp_journeys_add_history(const char *impressions, const char *dir);
+
 /* Stats as JSON text (what stats.json holds); caller frees with tp_free. */
 TP_API tp_status tp_journeys_stats_json(const tp_journeys_stats *s, char **out);
 

@@ -55,6 +55,8 @@ typedef struct tp_report_html_input {
     size_t max_campaigns;          /* campaigns drawn in the credit chart, 0 = 30 (all in tables) */
     const char *model_metrics;     /* optional MODEL.metrics.json of the attention model: adds its
                                       metrics, training curves and ROC/PR curves */
+    const char *experiment;        /* optional summary.tsv of bench/counterfactual_experiment.sh:
+                                      adds the counterfactual experiment section */
 } tp_report_html_input;
 
 /* Render the report into a malloc'd NUL-terminated string (*out, free with tp_free). */
@@ -79,6 +81,7 @@ typedef struct tp_report_opts {
                                       per-touch credit) */
     const char *title;             /* NULL = default */
     const char *model_metrics;     /* optional MODEL.metrics.json (see tp_report_html_input) */
+    const char *experiment;        /* optional experiment summary.tsv (see tp_report_html_input) */
 } tp_report_opts;
 
 typedef struct tp_report_result {

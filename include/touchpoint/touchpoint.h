@@ -21,6 +21,7 @@
 #include "touchpoint/lookalike.h"
 #include "touchpoint/audience.h"
 #include "touchpoint/serve.h"
+#include "touchpoint/counterfactual.h"
 
 TP_API const char *tp_version(void);
 

@@ -593,6 +593,7 @@ tp_status tp_report_run(const tp_report_opts *o, tp_report_result *res) {
         .attention = att,
         .attention_source = att_source,
         .model_metrics = o->model_metrics,
+        .experiment = o->experiment,
     };
     if ((rc = tp_report_html_write(&in, html_path)) != TP_OK) goto done;
 

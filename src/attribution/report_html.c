@@ -4,6 +4,7 @@
  * Every piece of text from the data is escaped; numbers carry thousands separators. */
 #include "touchpoint/report.h"
 #include "touchpoint/dnamta_train.h"
+#include "touchpoint/counterfactual.h"
 #include "touchpoint/io.h"
 
 #include <math.h>
@@ -907,6 +908,13 @@ tp_status tp_report_html_render(const tp_report_html_input *in, char **out) {
     if (in->model_metrics) { /* the attention model's section, drawn in report_model.c */
         char *sec = NULL;
         if ((rc = tp_dnamta_report_section(in->model_metrics, &sec)) != TP_OK) goto done;
+        sb_puts(&b, sec);
+        tp_free(sec);
+    }
+
+    if (in->experiment) { /* the counterfactual experiment, drawn in counterfactual.c */
+        char *sec = NULL;
+        if ((rc = tp_cf_experiment_section(in->experiment, &sec)) != TP_OK) goto done;
         sb_puts(&b, sec);
         tp_free(sec);
     }
