@@ -3,7 +3,7 @@
 # log with a known purchase model (touchpoint simulate --kind events), runs the weekly workflow
 # (features for the training dates -> one XGBoost model per product group -> evaluate -> promote)
 # and then the daily one (features -> profile table), and prints each group's test PR-AUC beside
-# the logistic baseline and where the profile table is. DEMO_USERS (default 20000) sizes it.
+# the logistic baseline and where the profile table is. DEMO_USERS (default 10000) sizes it.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ bin="$build/touchpoint"
 export TP_DATA="$(pwd)/out/demo_propensity"
 rm -rf "$TP_DATA"
 mkdir -p "$TP_DATA"
-users=${DEMO_USERS:-20000}
+users=${DEMO_USERS:-10000}
 echo
 echo "demo (propensity): simulate $users users, 4 product groups, 150 days of views/carts/purchases"
 "$bin" --quiet simulate --kind events --users "$users" --groups 4 --days 150 --seed 1 \

@@ -21,7 +21,7 @@ TP_THREADS=1 "$tp" --quiet simulate --kind events --users 2000 --days 90 --seed 
   --items "$dir/items.parquet" --truth "$dir/truth.json"
 TP_THREADS=2 "$tp" --quiet simulate --kind events --users 2000 --days 90 --seed 3 --out "$dir/ev2.parquet"
 cmp -s "$dir/ev.parquet" "$dir/ev2.parquet" || fail "simulate --kind events differs between 1 and 2 threads"
-grep -q '"coef_carts_7d"' "$dir/truth.json" || fail "truth JSON"
+grep -q '"coef_cart_engaged"' "$dir/truth.json" || fail "truth JSON"
 "$tp" cat "$dir/items.parquet" | head -1 | grep -q '"price"' || fail "items table"
 
 "$tp" --quiet features --events "$dir/ev.parquet" --defs "$defs" --as-of 2024-03-01 --out "$dir/f" > "$dir/f.txt"

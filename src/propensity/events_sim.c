@@ -1,8 +1,8 @@
-/* events_sim.c: `touchpoint simulate --kind events`, an e-commerce event log with a known purchase
- * model. Each user has an activity level and a latent interest per product group; view sessions
- * and carts follow the interest; each day a user purchases in a group with probability
- * sigmoid(b_g + a*log1p(views_7d) + c*log1p(carts_7d) + d*interest) among groups viewed in the
- * last 30 days. Users are simulated on their own random streams, so threads never change output. */
+/* events_sim.c: `touchpoint simulate --kind events`, an e-commerce event log with a known,
+ * deliberately non-linear purchase model (docs/propensity_features.md): purchase intent is up for
+ * 10 days after a cart, but only for engaged users (high interest or several recent views); views
+ * saturate; very heavy viewers (mostly "browsers", who rarely cart) buy less. Users are simulated
+ * on their own random streams, so threads never change output. */
 #include "touchpoint/events_sim.h"
 
 #include <jansson.h>
@@ -14,7 +14,15 @@
 #define USERS_PER_BATCH 8192
 
 /* The known purchase model (docs/propensity_features.md). */
-static const double COEF_VIEWS7 = 0.9, COEF_CARTS7 = 1.4, COEF_INTEREST = 0.8, BASE_INTERCEPT = -8.45;
+static const double COEF_VIEWS7 = 0.5,       /* per view in the last 7 days, saturating at VIEWS_CAP */
+    COEF_CART_ENGAGED = 5.0,                  /* cart in the last CART_DAYS days and engaged */
+    COEF_CART_OTHER = 0.5,                    /* cart in the last CART_DAYS days, not engaged */
+    COEF_BROWSER = 0.0,                       /* browsers: no direct effect (only via views and carts) */
+    COEF_HEAVY = -0.3,                        /* per view in the last 30 days beyond HEAVY_VIEWS */
+    BROWSER_SHARE = 0.2, BROWSER_ACTIVITY = 5.0, BROWSER_CART = 0.1,
+    ENGAGED_INTEREST = 0.5,                   /* engaged: interest > this or views_7d >= ENGAGED_VIEWS */
+    BASE_INTERCEPT = -9.8;
+static const int VIEWS_CAP = 3, CART_DAYS = 10, ENGAGED_VIEWS = 6, HEAVY_VIEWS = 15;
 
 void tp_evsim_opts_default(tp_evsim_opts *o) {
     memset(o, 0, sizeof *o);
@@ -86,11 +94,11 @@ static tp_status sim_users(void *ctx, size_t lo, size_t hi, int tid) {
     int G = o->groups, I = o->items_per_group;
     double *interest = tp_malloc((size_t)G * sizeof *interest), *wcum = tp_malloc((size_t)G * sizeof *wcum);
     int32_t *views = tp_calloc((size_t)G * RING, sizeof *views), *carts = tp_calloc((size_t)G * RING, sizeof *carts);
-    int *last_bought = tp_malloc((size_t)G * sizeof *last_bought);
+    int *last_bought = tp_malloc((size_t)G * sizeof *last_bought), *last_cart = tp_malloc((size_t)G * sizeof *last_cart);
     evrow *day = NULL;
     size_t dcap = 0;
     tp_status rc = TP_OK;
-    if (!interest || !wcum || !views || !carts || !last_bought) {
+    if (!interest || !wcum || !views || !carts || !last_bought || !last_cart) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory simulating events");
         goto done;
     }
@@ -99,12 +107,14 @@ static tp_status sim_users(void *ctx, size_t lo, size_t hi, int tid) {
         tp_rng rng;
         tp_rng_seed_stream(&rng, o->seed, (uint64_t)uid);
         double act = o->activity * exp(0.7 * tp_rng_normal(&rng) - 0.245); // mean-one lognormal
+        bool browser = tp_rng_uniform(&rng) < BROWSER_SHARE; // views a lot, rarely carts or buys
+        if (browser) act *= BROWSER_ACTIVITY;
         double tot = 0;
         for (int g = 0; g < G; g++) {
             interest[g] = tp_rng_normal(&rng);
             tot += exp(1.5 * interest[g]);
             wcum[g] = tot;
-            last_bought[g] = -1000;
+            last_bought[g] = last_cart[g] = -1000;
         }
         memset(views, 0, (size_t)G * RING * sizeof *views);
         memset(carts, 0, (size_t)G * RING * sizeof *carts);
@@ -132,26 +142,27 @@ static tp_status sim_users(void *ctx, size_t lo, size_t hi, int tid) {
                     views[g * RING + slot]++;
                 }
                 if (rc != TP_OK) break;
-                if (tp_rng_uniform(&rng) < sigmoid(-2.0 + 0.8 * interest[g])) {
+                if (tp_rng_uniform(&rng) < (browser ? BROWSER_CART : 1.0) * sigmoid(-2.0 + 0.8 * interest[g])) {
                     day[nd++] = (evrow){t, item, 1};
                     carts[g * RING + slot]++;
+                    last_cart[g] = d;
                 }
             }
             // Purchases: the known model, for groups viewed in the last 30 days.
             for (int g = 0; g < G && rc == TP_OK; g++) {
-                int v7 = 0, c7 = 0, v30 = 0;
+                int v7 = 0, v30 = 0;
                 for (int k2 = 0; k2 < RING; k2++) {
                     int age = (slot - k2 + RING) % RING; // 0 = today
                     if (age > d) continue;
                     v30 += views[g * RING + k2];
-                    if (age < 7) {
-                        v7 += views[g * RING + k2];
-                        c7 += carts[g * RING + k2];
-                    }
+                    if (age < 7) v7 += views[g * RING + k2];
                 }
                 if (!v30) continue;
-                double z = B->w->intercept[g] + COEF_VIEWS7 * log1p(v7) + COEF_CARTS7 * log1p(c7) +
-                           COEF_INTEREST * interest[g];
+                bool engaged = interest[g] > ENGAGED_INTEREST || v7 >= ENGAGED_VIEWS;
+                double z = B->w->intercept[g] + COEF_VIEWS7 * (v7 < VIEWS_CAP ? v7 : VIEWS_CAP);
+                if (d - last_cart[g] < CART_DAYS) z += engaged ? COEF_CART_ENGAGED : COEF_CART_OTHER;
+                if (browser) z += COEF_BROWSER;
+                if (v30 > HEAVY_VIEWS) z += COEF_HEAVY * (v30 - HEAVY_VIEWS); // comparison shoppers
                 if (d - last_bought[g] < 7) z -= 2.0; // just bought: less likely again this week
                 if (tp_rng_uniform(&rng) < sigmoid(z)) {
                     int32_t item = g * I + (int32_t)tp_rng_below(&rng, (uint64_t)I);
@@ -181,6 +192,7 @@ done:
     tp_free(views);
     tp_free(carts);
     tp_free(last_bought);
+    tp_free(last_cart);
     tp_free(day);
     return rc;
 }
@@ -285,13 +297,25 @@ static tp_status write_truth(const world *w, const tp_evsim_result *res, const c
     json_object_set_new(root, "carts", json_integer(res->carts));
     json_object_set_new(root, "purchases", json_integer(res->purchases));
     json_object_set_new(root, "purchase_pair_rate_last_30d", json_real(res->purchase_pair_rate_30d));
-    json_object_set_new(root, "model",
-                        json_string("daily P(purchase in g) = sigmoid(intercept[g] + coef_views_7d*log1p(views_7d) + "
-                                    "coef_carts_7d*log1p(carts_7d) + coef_interest*interest[g] - 2*[bought in g in the "
-                                    "last 7 days]) for groups viewed in the last 30 days (counts include the day)"));
+    json_object_set_new(
+        root, "model",
+        json_string("daily P(purchase in g) = sigmoid(intercept[g] + coef_views_7d*min(views_7d, views_cap) + "
+                    "[carted in g in the last cart_days days]*(engaged ? coef_cart_engaged : coef_cart_other) + "
+                    "coef_browser*[browser] - 2*[bought in g in the last 7 days]) for groups viewed in the last 30 "
+                    "days (counts include the day); engaged = interest[g] > engaged_interest or views_7d >= "
+                    "engaged_views; a browser (browser_share of users) has browser_activity x the sessions and "
+                    "browser_cart x the cart probability"));
     json_object_set_new(root, "coef_views_7d", json_real(COEF_VIEWS7));
-    json_object_set_new(root, "coef_carts_7d", json_real(COEF_CARTS7));
-    json_object_set_new(root, "coef_interest", json_real(COEF_INTEREST));
+    json_object_set_new(root, "views_cap", json_integer(VIEWS_CAP));
+    json_object_set_new(root, "cart_days", json_integer(CART_DAYS));
+    json_object_set_new(root, "coef_cart_engaged", json_real(COEF_CART_ENGAGED));
+    json_object_set_new(root, "coef_cart_other", json_real(COEF_CART_OTHER));
+    json_object_set_new(root, "engaged_interest", json_real(ENGAGED_INTEREST));
+    json_object_set_new(root, "engaged_views", json_integer(ENGAGED_VIEWS));
+    json_object_set_new(root, "coef_browser", json_real(COEF_BROWSER));
+    json_object_set_new(root, "browser_share", json_real(BROWSER_SHARE));
+    json_object_set_new(root, "browser_activity", json_real(BROWSER_ACTIVITY));
+    json_object_set_new(root, "browser_cart", json_real(BROWSER_CART));
     for (int g = 0; g < o->groups; g++) {
         char name[16];
         snprintf(name, sizeof name, "g%02d", g);
