@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 // Letters: T model steps, R variant rows per forward pass, m distinct campaigns of a journey.
 
@@ -451,54 +450,6 @@ done:
 
 // ---- the command ----
 
-static bool is_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// A journeys file, or a folder: all.parquet, else train/val/test.parquet concatenated.
-static tp_status read_frame(const char *path, tp_frame **out) {
-    struct stat st;
-    tp_frame *all = NULL, *part = NULL;
-    size_t pl = strlen(path) + 32;
-    char *p = NULL;
-    tp_status rc = TP_OK;
-    if (stat(path, &st) != 0) return tp_fail(TP_ERR_IO, "cannot open '%s': no such file or folder", path);
-    if (!S_ISDIR(st.st_mode)) return tp_table_read(path, NULL, 0, out);
-    if (!(p = tp_malloc(pl))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    snprintf(p, pl, "%s/all.parquet", path);
-    if (is_file(p)) {
-        rc = tp_table_read(p, NULL, 0, out);
-        goto done;
-    }
-    static const char *const names[] = {"train", "val", "test"};
-    for (int k = 0; k < 3; k++) {
-        snprintf(p, pl, "%s/%s.parquet", path, names[k]);
-        if (!is_file(p)) continue;
-        if ((rc = tp_table_read(p, NULL, 0, &part)) != TP_OK) goto done;
-        if (!all) {
-            all = part;
-        } else if ((rc = tp_frame_append(all, part)) != TP_OK) {
-            rc = tp_fail_context(rc, "appending '%s'", p);
-            goto done;
-        } else {
-            tp_frame_free(part);
-        }
-        part = NULL;
-    }
-    if (!all) {
-        rc = tp_fail(TP_ERR_NOTFOUND, "'%s' holds no all.parquet or train/val/test.parquet", path);
-        goto done;
-    }
-    *out = all;
-    all = NULL;
-done:
-    tp_frame_free(all);
-    tp_frame_free(part);
-    tp_free(p);
-    return rc;
-}
-
 tp_status tp_cf_attribute_job(const char *model_path, const char *journeys_path, tp_cf_method method,
                               const tp_cf_opts *opts, const char *dir, bool touches, tp_cf_result **out,
                               tp_journeys **journeys) {
@@ -518,7 +469,7 @@ tp_status tp_cf_attribute_job(const char *model_path, const char *journeys_path,
         m = NULL;
         if ((rc = tp_dnamta_model_load(model_path, (int)need, &m)) != TP_OK) goto done;
     }
-    if ((rc = read_frame(journeys_path, &f)) != TP_OK) goto done;
+    if ((rc = tp_journeys_read_frame(journeys_path, &f, NULL)) != TP_OK) goto done;
     if ((rc = tp_journeys_from_frame(f, journeys_path, &j)) != TP_OK) goto done;
     if ((rc = tp_dnamta_data_build(j, f, journeys_path, m->vocab, m->n_vocab, (int32_t)m->n_vocab,
                                    (size_t)m->cfg.max_len, &m->controls, &d)) != TP_OK)
