@@ -32,6 +32,9 @@ typedef struct tp_journeys {
 TP_API tp_status tp_journeys_alloc(size_t n, size_t n_touches, size_t n_campaigns, bool with_value,
                                    tp_journeys **out);
 TP_API void tp_journeys_free(tp_journeys *j);
+/* A new string column "campaign_nm" of rows zero codes whose dictionary codes are the journeys'
+ * campaign indices (code k = campaigns[k]), so per-touch campaign indices can be stored as-is. */
+TP_API tp_status tp_journeys_campaign_column(const tp_journeys *j, size_t rows, tp_column **out);
 
 /* Parse the wide layout (journey_id, uid, conversion_status, journey_length,
  * campaign_nm_at_index_0.., seconds_to_end_at_index_0.., optional conversion_value).

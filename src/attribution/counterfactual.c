@@ -370,24 +370,6 @@ static tp_status add_f64(tp_frame *f, const char *name, size_t n, const double *
     return rc;
 }
 
-// A string column whose dictionary codes are the journeys' campaign indices.
-static tp_status campaign_col(const tp_journeys *j, size_t rows, tp_column **out) {
-    tp_column *c = NULL;
-    tp_status rc = tp_column_new("campaign_nm", TP_DTYPE_STR, rows, &c);
-    for (size_t k = 0; rc == TP_OK && k < j->n_campaigns; k++) {
-        int32_t code;
-        rc = tp_strdict_intern(tp_column_dict(c), j->campaigns[k], strlen(j->campaigns[k]), &code);
-        if (rc == TP_OK && code != (int32_t)k) rc = tp_fail(TP_ERR_INTERNAL, "campaign names are not distinct");
-    }
-    if (rc == TP_OK) rc = tp_column_resize(c, rows);
-    if (rc != TP_OK) {
-        tp_column_free(c);
-        return rc;
-    }
-    *out = c;
-    return TP_OK;
-}
-
 tp_status tp_cf_write(const tp_cf_result *r, const tp_journeys *j, const char *dir, bool touches) {
     tp_frame *fc = NULL, *ft = NULL;
     tp_column *cn = NULL, *cid = NULL, *cix = NULL, *ctn = NULL, *ccr = NULL;
@@ -400,7 +382,7 @@ tp_status tp_cf_write(const tp_cf_result *r, const tp_journeys *j, const char *d
         rc = tp_fail(TP_ERR_ARG, "counterfactual: result has %zu campaigns, journeys %zu", K, j->n_campaigns);
         goto done;
     }
-    if ((rc = tp_frame_new(&fc)) != TP_OK || (rc = campaign_col(j, K, &cn)) != TP_OK) goto done;
+    if ((rc = tp_frame_new(&fc)) != TP_OK || (rc = tp_journeys_campaign_column(j, K, &cn)) != TP_OK) goto done;
     for (size_t k = 0; k < K; k++) TP_COL(cn, int32_t)[k] = (int32_t)k;
     if ((rc = tp_frame_add_take(fc, cn)) != TP_OK) goto done;
     cn = NULL;
@@ -416,7 +398,7 @@ tp_status tp_cf_write(const tp_cf_result *r, const tp_journeys *j, const char *d
     size_t rows = j->n_touches;
     if ((rc = tp_frame_new(&ft)) != TP_OK || (rc = tp_column_new("journey_id", TP_DTYPE_I64, rows, &cid)) != TP_OK ||
         (rc = tp_column_new("index", TP_DTYPE_I32, rows, &cix)) != TP_OK ||
-        (rc = campaign_col(j, rows, &ctn)) != TP_OK || (rc = tp_column_new("credit", TP_DTYPE_F64, rows, &ccr)) != TP_OK ||
+        (rc = tp_journeys_campaign_column(j, rows, &ctn)) != TP_OK || (rc = tp_column_new("credit", TP_DTYPE_F64, rows, &ccr)) != TP_OK ||
         (rc = tp_column_resize(cid, rows)) != TP_OK || (rc = tp_column_resize(cix, rows)) != TP_OK ||
         (rc = tp_column_resize(ccr, rows)) != TP_OK)
         goto done;

@@ -90,24 +90,6 @@ done:
     return rc;
 }
 
-// A string column whose dictionary codes are the campaign indices.
-static tp_status campaign_col(const tp_journeys *j, size_t rows, tp_column **out) {
-    tp_column *c = NULL;
-    tp_status rc = tp_column_new("campaign_nm", TP_DTYPE_STR, rows, &c);
-    for (size_t k = 0; rc == TP_OK && k < j->n_campaigns; k++) {
-        int32_t code;
-        rc = tp_strdict_intern(tp_column_dict(c), j->campaigns[k], strlen(j->campaigns[k]), &code);
-        if (rc == TP_OK && code != (int32_t)k) rc = tp_fail(TP_ERR_INTERNAL, "campaign names are not distinct");
-    }
-    if (rc == TP_OK) rc = tp_column_resize(c, rows);
-    if (rc != TP_OK) {
-        tp_column_free(c);
-        return rc;
-    }
-    *out = c;
-    return TP_OK;
-}
-
 tp_status tp_dnamta_credit_write(const tp_journeys *j, const double *prob, const double *attention, size_t L,
                                  const char *dir, const char *method) {
     tp_frame *ft = NULL, *fc = NULL;
@@ -134,7 +116,7 @@ tp_status tp_dnamta_credit_write(const tp_journeys *j, const double *prob, const
         goto done;
     }
     if ((rc = tp_frame_new(&ft)) != TP_OK || (rc = tp_column_new("journey_id", TP_DTYPE_I64, rows, &cid)) != TP_OK ||
-        (rc = tp_column_new("index", TP_DTYPE_I32, rows, &cix)) != TP_OK || (rc = campaign_col(j, rows, &cnm)) != TP_OK ||
+        (rc = tp_column_new("index", TP_DTYPE_I32, rows, &cix)) != TP_OK || (rc = tp_journeys_campaign_column(j, rows, &cnm)) != TP_OK ||
         (rc = tp_column_new("credit", TP_DTYPE_F64, rows, &ccr)) != TP_OK || (rc = tp_column_resize(cid, rows)) != TP_OK ||
         (rc = tp_column_resize(cix, rows)) != TP_OK || (rc = tp_column_resize(ccr, rows)) != TP_OK)
         goto done;
@@ -160,7 +142,7 @@ tp_status tp_dnamta_credit_write(const tp_journeys *j, const double *prob, const
     size_t K = j->n_campaigns;
     double total = 0;
     for (size_t k = 0; k < K; k++) total += per[k];
-    if ((rc = tp_frame_new(&fc)) != TP_OK || (rc = campaign_col(j, K, &cc2)) != TP_OK) goto done;
+    if ((rc = tp_frame_new(&fc)) != TP_OK || (rc = tp_journeys_campaign_column(j, K, &cc2)) != TP_OK) goto done;
     for (size_t k = 0; k < K; k++) TP_COL(cc2, int32_t)[k] = (int32_t)k;
     if ((rc = tp_frame_add_take(fc, cc2)) != TP_OK) goto done;
     cc2 = NULL;

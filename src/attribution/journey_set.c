@@ -2,6 +2,8 @@
  * lives in journey_frame.c. */
 #include "touchpoint/journeys.h"
 
+#include <string.h>
+
 tp_status tp_journeys_alloc(size_t n, size_t n_touches, size_t n_campaigns, bool with_value,
                             tp_journeys **out) {
     tp_journeys *j = tp_calloc(1, sizeof *j);
@@ -40,4 +42,21 @@ void tp_journeys_free(tp_journeys *j) {
     tp_free(j->campaign);
     tp_free(j->seconds_to_end);
     tp_free(j);
+}
+
+tp_status tp_journeys_campaign_column(const tp_journeys *j, size_t rows, tp_column **out) {
+    tp_column *c = NULL;
+    tp_status rc = tp_column_new("campaign_nm", TP_DTYPE_STR, rows, &c);
+    for (size_t k = 0; rc == TP_OK && k < j->n_campaigns; k++) {
+        int32_t code;
+        rc = tp_strdict_intern(tp_column_dict(c), j->campaigns[k], strlen(j->campaigns[k]), &code);
+        if (rc == TP_OK && code != (int32_t)k) rc = tp_fail(TP_ERR_INTERNAL, "campaign names are not distinct");
+    }
+    if (rc == TP_OK) rc = tp_column_resize(c, rows);
+    if (rc != TP_OK) {
+        tp_column_free(c);
+        return rc;
+    }
+    *out = c;
+    return TP_OK;
 }
