@@ -42,9 +42,9 @@ static const char *search_name(tp_psearch_kind k) { return k == TP_PSEARCH_TPE ?
 
 static void print_group(const tp_ptrain_job_group *g, void *ud) {
     (void)ud;
-    printf("%s: test PR-AUC %.4f (baseline %.4f), ROC-AUC %.4f, valid PR-AUC %.4f, %zu train / %zu "
-           "test rows (%zu positive), %.1f s -> %s",
-           g->group, g->pr_auc, g->baseline_pr_auc, g->roc_auc, g->valid_pr_auc, g->n_train,
+    printf("%s: test PR-AUC %.4f (baseline %.4f, gain 95%% CI [%+.4f, %+.4f]), ROC-AUC %.4f, valid "
+           "PR-AUC %.4f, %zu train / %zu test rows (%zu positive), %.1f s -> %s",
+           g->group, g->pr_auc, g->baseline_pr_auc, g->gain_lo, g->gain_hi, g->roc_auc, g->valid_pr_auc, g->n_train,
            g->n_test, g->pos_test, g->seconds, g->dir);
     if (g->version) printf(" (registered v%d)", g->version);
     printf("\n");

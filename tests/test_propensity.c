@@ -264,9 +264,10 @@ static void test_fit(void) {
     CHECK(r->n_train_dates == 2 && r->train_dates[0] == 19800 && r->train_dates[1] == 19830);
     CHECK(r->valid_date == 19860 && r->test_date == 19890);
     CHECK(r->n_trials == 5);
-    /* user split: about 15% of users in test, all at the test date, none in train */
+    /* user split: about 15% of users in test, all at the test date, none in train; every other
+       user trains at the two training dates and validates at the validation date */
     CHECK(r->n_test > 200 && r->n_test < 400);
-    CHECK(r->n_train > 2000 && r->n_train < 3100);
+    CHECK(r->n_train == 2 * (2000 - r->n_test) && r->n_valid == 2000 - r->n_test);
     bool dates_ok = true;
     for (size_t i = 0; i < r->holdout->n; i++) dates_ok &= r->holdout->as_of[i] == 19890;
     CHECK(dates_ok);
@@ -279,6 +280,9 @@ static void test_fit(void) {
     printf("    fit: test PR-AUC %.4f (baseline %.4f), ROC-AUC %.4f, %zu/%zu/%zu rows\n",
            r->test.pr_auc, r->baseline.pr_auc, r->test.roc_auc, r->n_train, r->n_valid, r->n_test);
     CHECK(r->has_baseline && r->test.pr_auc > r->baseline.pr_auc);
+    /* ... measurably: the paired bootstrap's 95% interval of the gain lies above zero */
+    CHECK(r->vs_baseline.n_boot == TP_PTRAIN_BOOTSTRAP && r->vs_baseline.diff == r->test.pr_auc - r->baseline.pr_auc);
+    CHECK(r->vs_baseline.lo > 0 && r->vs_baseline.lo < r->vs_baseline.diff && r->vs_baseline.diff < r->vs_baseline.hi);
     CHECK(r->test.pr_auc > 0.3);
     /* same seed, same result; TPE and random both run */
     CHECK_OK(tp_ptrain_fit(m, &o, &r2));

@@ -80,6 +80,23 @@ TP_API tp_status tp_metrics_pr_curve(const double *score, const uint8_t *label, 
                                      double **recall, double **precision, double **thresholds,
                                      size_t *n_points);
 
+/* Is score a better than score b on the same rows? The paired bootstrap of the average-precision
+ * difference AP(a) - AP(b): replicate r (0 <= r < n_boot) resamples the n rows with replacement,
+ * drawing n indices with tp_rng_below(n) from tp_rng_seed_stream(seed, r), and scores both on that
+ * same resample. diff is the difference on the rows as given; lo/hi the 2.5% and 97.5% percentiles
+ * of the replicates (sorted, linear interpolation as numpy.percentile); p_not_better the share of
+ * replicates with a difference <= 0 (a one-sided bootstrap p-value). Replicates without a positive
+ * are skipped (n_used counts the rest). reps, when not NULL, receives the n_boot replicate
+ * differences in replicate order (NaN for a skipped one). */
+typedef struct tp_ap_compare {
+    double diff, lo, hi, p_not_better;
+    uint32_t n_boot, n_used;
+} tp_ap_compare;
+TP_API tp_status tp_metrics_pr_auc_compare(const double *score_a, const double *score_b,
+                                           const uint8_t *label, size_t n, uint32_t n_boot,
+                                           uint64_t seed, int n_threads, tp_ap_compare *out,
+                                           double *reps);
+
 // ---- everything at once (what train reports on the test split) ----
 
 #define TP_METRICS_CALIB_BINS 10

@@ -111,7 +111,8 @@ typedef struct tp_ptrain_opts {
     tp_psearch_kind search;   /* random or TPE */
     uint64_t seed;           /* search, splits, XGBoost seeds */
     int n_threads;           /* <= 0: default */
-    double valid_frac, test_frac; /* user split by hash of uid: default 0.15 / 0.15 */
+    double valid_frac, test_frac; /* user split by hash of uid: default 0.15 / 0.15 (valid_frac
+                                     only with a single as-of date; see tp_ptrain_fit) */
     tp_gbm_params base;      /* max_rounds, early_stopping, max_bin, lambda, threads */
     bool baseline;           /* fit the logistic baseline (default true) */
 } tp_ptrain_opts;
@@ -124,6 +125,7 @@ typedef struct tp_ptrain_trial {
     double seconds, cpu_seconds; /* tp_gbm_train's */
 } tp_ptrain_trial;
 
+#define TP_PTRAIN_BOOTSTRAP 1000
 typedef struct tp_ptrain_result {
     tp_gbm *model;             /* best trial's model (owned) */
     tp_ptrain_trial best;
@@ -132,6 +134,8 @@ typedef struct tp_ptrain_result {
     tp_metrics_summary test;   /* the model on the held-out test rows */
     bool has_baseline;
     tp_metrics_summary baseline; /* the logistic baseline on the same rows */
+    tp_ap_compare vs_baseline;   /* test PR-AUC of the model minus the baseline's, with a paired
+                                    bootstrap 95% interval (TP_PTRAIN_BOOTSTRAP replicates) */
     size_t n_train, n_valid, n_test, pos_train, pos_valid, pos_test;
     int32_t *train_dates, valid_date, test_date; /* as-of days of each role (train: n_train_dates) */
     size_t n_train_dates;
@@ -142,9 +146,10 @@ TP_API void tp_ptrain_result_free(tp_ptrain_result *r);
 
 /* Split m by time and by user: with k >= 3 distinct as-of dates, the last is the test date, the
  * one before the validation date, the rest train; with 2, train on the first and validate/test on
- * the second; with 1, users only. Users are assigned by a hash of (uid, seed): test_frac of them
- * test, valid_frac validation, the rest train, and a row is used only at the dates of its user's
- * role. Then: search (trials of tp_gbm_train with early stopping, scored by validation PR-AUC),
+ * the second; with 1, users only. A hash of (uid, seed) puts test_frac of the users in test: they
+ * are used only at the test date, never in training. The other users train at the training dates
+ * and validate at the validation date; with a single date, valid_frac of the users validate
+ * instead. Then: search (trials of tp_gbm_train with early stopping, scored by validation PR-AUC),
  * the baseline, test metrics. Errors: ARG (no labels, an empty split, no positives in training),
  * INTERNAL, NOMEM. */
 TP_API tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_result **out);
@@ -252,6 +257,7 @@ typedef struct tp_ptrain_job_group {
     char group[256];
     int version;                  /* registry version (0 without a registry) */
     double pr_auc, baseline_pr_auc, roc_auc, valid_pr_auc;
+    double gain_lo, gain_hi;      /* 95% interval of pr_auc - baseline_pr_auc (NaN without one) */
     size_t n_train, n_test, pos_test;
     double seconds;
     char dir[4096];

@@ -132,6 +132,134 @@ tp_status tp_metrics_pr_auc(const double *score, const uint8_t *label, size_t n,
     return TP_OK;
 }
 
+// ---- paired bootstrap of the AP difference ----
+
+/* AP of the resample given by per-row counts w (a row drawn k times weighs k), walking the tie
+ * groups of perm from the highest score down: duplicated rows share their score, so this is
+ * exactly the AP of the materialised resample. */
+static double weighted_ap(const double *score, const uint32_t *perm, const uint8_t *label,
+                          const uint32_t *w, size_t n, double P) {
+    double tp = 0, fp = 0, ap = 0, prev_recall = 0;
+    for (size_t b = n; b > 0;) {
+        size_t a = b - 1;
+        while (a > 0 && score[perm[a - 1]] == score[perm[b - 1]]) a--;
+        double dtp = 0, dfp = 0;
+        for (size_t i = a; i < b; i++) {
+            uint32_t k = perm[i];
+            if (label[k]) dtp += w[k];
+            else dfp += w[k];
+        }
+        b = a;
+        if (dtp + dfp == 0) continue; // no row of this group was drawn: not a threshold here
+        tp += dtp;
+        fp += dfp;
+        double recall = tp / P;
+        ap += (recall - prev_recall) * (tp / (tp + fp));
+        prev_recall = recall;
+    }
+    return ap;
+}
+
+typedef struct boot_ctx {
+    const double *a, *b;
+    const uint8_t *label;
+    const uint32_t *perm_a, *perm_b;
+    size_t n;
+    uint64_t seed;
+    uint32_t *counts; /* n per thread */
+    double *reps;     /* n_boot */
+} boot_ctx;
+
+static tp_status boot_chunk(void *vc, size_t lo, size_t hi, int tid) {
+    boot_ctx *c = vc;
+    uint32_t *w = c->counts + (size_t)tid * c->n;
+    for (size_t r = lo; r < hi; r++) {
+        tp_rng rng;
+        tp_rng_seed_stream(&rng, c->seed, (uint64_t)r);
+        memset(w, 0, c->n * sizeof *w);
+        double P = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            uint64_t k = tp_rng_below(&rng, c->n);
+            w[k]++;
+            P += c->label[k];
+        }
+        c->reps[r] = P == 0 ? NAN
+                            : weighted_ap(c->a, c->perm_a, c->label, w, c->n, P) -
+                                  weighted_ap(c->b, c->perm_b, c->label, w, c->n, P);
+    }
+    return TP_OK;
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double percentile_sorted(const double *v, size_t n, double q) {
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)pos;
+    if (i + 1 >= n) return v[n - 1];
+    return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
+}
+
+tp_status tp_metrics_pr_auc_compare(const double *score_a, const double *score_b, const uint8_t *label,
+                                    size_t n, uint32_t n_boot, uint64_t seed, int n_threads,
+                                    tp_ap_compare *out, double *reps) {
+    tp_status rc;
+    if ((rc = check_inputs(score_a, label, n, false)) != TP_OK ||
+        (rc = check_inputs(score_b, label, n, false)) != TP_OK)
+        return rc;
+    if (n_boot == 0) return tp_fail(TP_ERR_ARG, "metrics: the bootstrap needs at least one replicate");
+    memset(out, 0, sizeof *out);
+    out->n_boot = n_boot;
+    double ap_a, ap_b;
+    if ((rc = tp_metrics_pr_auc(score_a, label, n, &ap_a)) != TP_OK ||
+        (rc = tp_metrics_pr_auc(score_b, label, n, &ap_b)) != TP_OK)
+        return rc;
+    out->diff = ap_a - ap_b;
+    out->lo = out->hi = out->p_not_better = NAN;
+    if (isnan(out->diff)) {
+        if (reps)
+            for (uint32_t r = 0; r < n_boot; r++) reps[r] = NAN;
+        return TP_OK;
+    }
+    int nt = n_threads > 0 ? n_threads : tp_threads_default();
+    boot_ctx c = {score_a, score_b, label, NULL, NULL, n, seed, NULL, NULL};
+    uint32_t *pa = NULL, *pb = NULL;
+    double *sorted = NULL;
+    if ((rc = sort_scores(score_a, n, &pa)) != TP_OK || (rc = sort_scores(score_b, n, &pb)) != TP_OK)
+        goto done;
+    c.perm_a = pa;
+    c.perm_b = pb;
+    if (!(c.counts = tp_malloc((size_t)nt * n * sizeof *c.counts)) ||
+        !(c.reps = tp_malloc(n_boot * sizeof *c.reps)) || !(sorted = tp_malloc(n_boot * sizeof *sorted))) {
+        rc = tp_fail(TP_ERR_NOMEM, "metrics: out of memory for %u bootstrap replicates", n_boot);
+        goto done;
+    }
+    if ((rc = tp_parallel_for(n_boot, nt, boot_chunk, &c)) != TP_OK) goto done;
+    size_t used = 0, not_better = 0;
+    for (uint32_t r = 0; r < n_boot; r++) {
+        if (isnan(c.reps[r])) continue;
+        sorted[used++] = c.reps[r];
+        not_better += c.reps[r] <= 0;
+    }
+    out->n_used = (uint32_t)used;
+    if (used) {
+        qsort(sorted, used, sizeof *sorted, cmp_double);
+        out->lo = percentile_sorted(sorted, used, 0.025);
+        out->hi = percentile_sorted(sorted, used, 0.975);
+        out->p_not_better = (double)not_better / (double)used;
+    }
+    if (reps) memcpy(reps, c.reps, n_boot * sizeof *reps);
+done:
+    tp_free(pa);
+    tp_free(pb);
+    tp_free(c.counts);
+    tp_free(c.reps);
+    tp_free(sorted);
+    return rc;
+}
+
 tp_status tp_metrics_log_loss(const double *prob, const uint8_t *label, const double *weight, size_t n,
                               double *out) {
     tp_status rc = check_inputs(prob, label, n, true);

@@ -19,10 +19,16 @@ static const double COEF_VIEWS7 = 0.5,       /* per view in the last 7 days, sat
     COEF_CART_OTHER = 0.5,                    /* cart in the last CART_DAYS days, not engaged */
     COEF_BROWSER = 0.0,                       /* browsers: no direct effect (only via views and carts) */
     COEF_HEAVY = -0.3,                        /* per view in the last 30 days beyond HEAVY_VIEWS */
+    COEF_CYCLE = 6.0,                         /* replenishment: cycle[g] +- CYCLE_HALF days after a purchase */
     BROWSER_SHARE = 0.2, BROWSER_ACTIVITY = 5.0, BROWSER_CART = 0.1,
     ENGAGED_INTEREST = 0.5,                   /* engaged: interest > this or views_7d >= ENGAGED_VIEWS */
-    BASE_INTERCEPT = -9.8;
-static const int VIEWS_CAP = 3, CART_DAYS = 10, ENGAGED_VIEWS = 6, HEAVY_VIEWS = 15;
+    BASE_INTERCEPT = -10.4;
+static const int VIEWS_CAP = 3, CART_DAYS = 10, ENGAGED_VIEWS = 6, HEAVY_VIEWS = 15, CYCLE_HALF = 4;
+
+/* Replenishment cycle of group g in days: a buyer is likely to buy again about this long after
+ * the last purchase, whether or not they browse; a bump in days-since-last-purchase that no
+ * monotone (linear) model of that feature can follow. */
+static int cycle_days(int g) { return 50 + 10 * (g % 4); }
 
 void tp_evsim_opts_default(tp_evsim_opts *o) {
     memset(o, 0, sizeof *o);
@@ -157,13 +163,16 @@ static tp_status sim_users(void *ctx, size_t lo, size_t hi, int tid) {
                     v30 += views[g * RING + k2];
                     if (age < 7) v7 += views[g * RING + k2];
                 }
-                if (!v30) continue;
+                int since = d - last_bought[g];
+                bool cycle = since >= cycle_days(g) - CYCLE_HALF && since <= cycle_days(g) + CYCLE_HALF;
+                if (!v30 && !cycle) continue;
                 bool engaged = interest[g] > ENGAGED_INTEREST || v7 >= ENGAGED_VIEWS;
                 double z = B->w->intercept[g] + COEF_VIEWS7 * (v7 < VIEWS_CAP ? v7 : VIEWS_CAP);
                 if (d - last_cart[g] < CART_DAYS) z += engaged ? COEF_CART_ENGAGED : COEF_CART_OTHER;
                 if (browser) z += COEF_BROWSER;
                 if (v30 > HEAVY_VIEWS) z += COEF_HEAVY * (v30 - HEAVY_VIEWS); // comparison shoppers
-                if (d - last_bought[g] < 7) z -= 2.0; // just bought: less likely again this week
+                if (since < 7) z -= 2.0; // just bought: less likely again this week
+                if (cycle) z += COEF_CYCLE;
                 if (tp_rng_uniform(&rng) < sigmoid(z)) {
                     int32_t item = g * I + (int32_t)tp_rng_below(&rng, (uint64_t)I);
                     if (tp_grow((void **)&day, &dcap, nd + 1, sizeof *day) != TP_OK) {
@@ -301,8 +310,9 @@ static tp_status write_truth(const world *w, const tp_evsim_result *res, const c
         root, "model",
         json_string("daily P(purchase in g) = sigmoid(intercept[g] + coef_views_7d*min(views_7d, views_cap) + "
                     "[carted in g in the last cart_days days]*(engaged ? coef_cart_engaged : coef_cart_other) + "
-                    "coef_browser*[browser] - 2*[bought in g in the last 7 days]) for groups viewed in the last 30 "
-                    "days (counts include the day); engaged = interest[g] > engaged_interest or views_7d >= "
+                    "coef_browser*[browser] + coef_heavy*max(0, views_30d - heavy_views) - 2*[bought in g in the last 7 days] + "
+                    "coef_cycle*[|days since the last purchase in g - cycle_days[g]| <= cycle_half]) for groups viewed "
+                    "in the last 30 days or in their cycle window (counts include the day); engaged = interest[g] > engaged_interest or views_7d >= "
                     "engaged_views; a browser (browser_share of users) has browser_activity x the sessions and "
                     "browser_cart x the cart probability"));
     json_object_set_new(root, "coef_views_7d", json_real(COEF_VIEWS7));
@@ -313,6 +323,10 @@ static tp_status write_truth(const world *w, const tp_evsim_result *res, const c
     json_object_set_new(root, "engaged_interest", json_real(ENGAGED_INTEREST));
     json_object_set_new(root, "engaged_views", json_integer(ENGAGED_VIEWS));
     json_object_set_new(root, "coef_browser", json_real(COEF_BROWSER));
+    json_object_set_new(root, "coef_heavy", json_real(COEF_HEAVY));
+    json_object_set_new(root, "heavy_views", json_integer(HEAVY_VIEWS));
+    json_object_set_new(root, "coef_cycle", json_real(COEF_CYCLE));
+    json_object_set_new(root, "cycle_half", json_integer(CYCLE_HALF));
     json_object_set_new(root, "browser_share", json_real(BROWSER_SHARE));
     json_object_set_new(root, "browser_activity", json_real(BROWSER_ACTIVITY));
     json_object_set_new(root, "browser_cart", json_real(BROWSER_CART));
@@ -322,6 +336,7 @@ static tp_status write_truth(const world *w, const tp_evsim_result *res, const c
         json_t *e = json_object();
         json_object_set_new(e, "name", json_string(name));
         json_object_set_new(e, "intercept", json_real(w->intercept[g]));
+        json_object_set_new(e, "cycle_days", json_integer(cycle_days(g)));
         json_array_append_new(gs, e);
     }
     json_object_set_new(root, "groups_model", gs);

@@ -374,13 +374,21 @@ tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_
     r->n_train_dates = n_train_dates;
     r->valid_date = dvalid;
     r->test_date = dtest;
+    /* With a validation date after the training dates, every non-test user's row at that date
+     * validates (the training labels end by then, so nothing from its future is trained on): a
+     * validation set several times larger than a user share, which early stopping and the search
+     * need for a rare class. With one date, validation is a share of the users. */
+    bool time_valid = n_dates >= 2;
     size_t *it_ = idx, *iv = idx + m->n, *is = idx + 2 * m->n;
     for (size_t i = 0; i < m->n; i++) {
         double u = user_unit(m->uid[i], o->seed);
-        int role = u < o->test_frac ? ROLE_TEST : u < o->test_frac + o->valid_frac ? ROLE_VALID
-                                                                                     : ROLE_TRAIN;
+        int role = u < o->test_frac                                   ? ROLE_TEST
+                   : !time_valid && u < o->test_frac + o->valid_frac ? ROLE_VALID
+                                                                      : ROLE_TRAIN;
         int32_t d = m->as_of[i];
-        if (role == ROLE_TRAIN) {
+        if (role == ROLE_TRAIN && time_valid && d == dvalid) {
+            iv[nv++] = i;
+        } else if (role == ROLE_TRAIN) {
             bool ok = false;
             for (size_t k = 0; k < n_train_dates; k++) ok |= d == dates[k];
             if (ok) it_[nt++] = i;
@@ -468,9 +476,20 @@ tp_status tp_ptrain_fit(const tp_pmatrix *m, const tp_ptrain_opts *o, tp_ptrain_
     if ((rc = tp_gbm_predict(r->model, Xs, ns, m->F, o->n_threads, ps)) != TP_OK) goto done;
     if ((rc = tp_metrics_summarize(ps, ys, ns, &r->test)) != TP_OK) goto done;
     if (o->baseline) {
-        if ((rc = tp_plogreg_fit(Xt, yt, nt, m->F, 1.0, 200, o->n_threads, &lr)) != TP_OK) goto done;
-        if ((rc = tp_plogreg_predict(lr, Xs, ns, m->F, ps)) != TP_OK) goto done;
-        if ((rc = tp_metrics_summarize(ps, ys, ns, &r->baseline)) != TP_OK) goto done;
+        double *pb = NULL;
+        if (!(pb = tp_malloc(ns * sizeof *pb))) {
+            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = tp_plogreg_fit(Xt, yt, nt, m->F, 1.0, 200, o->n_threads, &lr)) != TP_OK ||
+            (rc = tp_plogreg_predict(lr, Xs, ns, m->F, pb)) != TP_OK ||
+            (rc = tp_metrics_summarize(pb, ys, ns, &r->baseline)) != TP_OK ||
+            (rc = tp_metrics_pr_auc_compare(ps, pb, ys, ns, TP_PTRAIN_BOOTSTRAP, o->seed, o->n_threads,
+                                            &r->vs_baseline, NULL)) != TP_OK) {
+            tp_free(pb);
+            goto done;
+        }
+        tp_free(pb);
         r->has_baseline = true;
     }
     if ((rc = tp_pmatrix_take(m, is, ns, &r->holdout)) != TP_OK) goto done;
@@ -562,6 +581,13 @@ tp_status tp_ptrain_save(const tp_ptrain_result *r, const tp_pmatrix *m, const t
     json_t *tm = summary_json(&r->test);
     json_object_set_new(meta, "metrics", tm ? tm : json_null());
     json_object_set_new(meta, "baseline", r->has_baseline ? summary_json(&r->baseline) : json_null());
+    const tp_ap_compare *vb = &r->vs_baseline;
+    json_object_set_new(meta, "vs_baseline",
+                        r->has_baseline
+                            ? json_pack("{s:o, s:[o, o], s:o, s:i}", "pr_auc_gain", real_or_null(vb->diff),
+                                        "ci95", real_or_null(vb->lo), real_or_null(vb->hi), "p_not_better",
+                                        real_or_null(vb->p_not_better), "bootstrap", (int)vb->n_boot)
+                            : json_null());
     json_object_set_new(meta, "trials", trials);
     json_object_set_new(meta, "window",
                         json_pack("{s:o, s:o, s:o, s:i}", "train", train_dates, "valid",
@@ -768,9 +794,9 @@ static tp_status register_dir(const char *registry, const char *group, const cha
     snprintf(path, sizeof path, "%s/meta.json", dir);
     if (!(meta = json_load_file(path, 0, &err)))
         return tp_fail(TP_ERR_FORMAT, "'%s': %s", path, err.text);
-    json_t *mb = json_pack("{s:O, s:O, s:O}", "test", json_object_get(meta, "metrics"), "baseline",
-                           json_object_get(meta, "baseline"), "valid_pr_auc",
-                           json_object_get(meta, "valid_pr_auc"));
+    json_t *mb = json_pack("{s:O, s:O, s:O, s:O}", "test", json_object_get(meta, "metrics"), "baseline",
+                           json_object_get(meta, "baseline"), "vs_baseline", json_object_get(meta, "vs_baseline"),
+                           "valid_pr_auc", json_object_get(meta, "valid_pr_auc"));
     json_object_set_new(meta, "__metrics", mb ? mb : json_null());
     params = dump_member(meta, "params");
     metrics = dump_member(meta, "__metrics");
@@ -816,6 +842,8 @@ static tp_status train_one(const tp_ptrain_job *job, const char *group, tp_pmatr
     if ((rc = tp_ptrain_save(r, m, &info, out.dir)) != TP_OK) goto done;
     out.pr_auc = r->test.pr_auc;
     out.baseline_pr_auc = r->has_baseline ? r->baseline.pr_auc : NAN;
+    out.gain_lo = r->has_baseline ? r->vs_baseline.lo : NAN;
+    out.gain_hi = r->has_baseline ? r->vs_baseline.hi : NAN;
     out.roc_auc = r->test.roc_auc;
     out.valid_pr_auc = r->best.valid_pr_auc;
     out.n_train = r->n_train;

@@ -450,8 +450,8 @@ static void train_cb(const tp_ptrain_job_group *g, void *ud) {
                                   "baseline_pr_auc",
                                   isnan(g->baseline_pr_auc) ? json_null() : json_real(g->baseline_pr_auc),
                                   "dir", g->dir));
-    say(r, "  train %s: v%d, test PR-AUC %.4f (baseline %.4f)", g->group, g->version, g->pr_auc,
-        g->baseline_pr_auc);
+    say(r, "  train %s: v%d, test PR-AUC %.4f (baseline %.4f, gain 95%% CI [%+.4f, %+.4f])", g->group,
+        g->version, g->pr_auc, g->baseline_pr_auc, g->gain_lo, g->gain_hi);
 }
 
 static tp_status step_train(wf_run *r) {
