@@ -5,7 +5,9 @@
 # variables (past_purchases, visit_frequency, age_band, region), and score attention credit,
 # model-removal and model-shapley of each model against the truth. Writes OUT_DIR/results.tsv
 # (one row per run and method) and prints mean TVD per trap strength and method (lower is better).
-# Env: SEEDS (default "1 2 3"), TRAPS (default "0.5 1 2"), USERS (default 30000), EPOCHS (8).
+# Env: SEEDS (default "1 2 3"), TRAPS (default "0.5 1 2"), USERS (default 30000), EPOCHS (8),
+# EVENTS=1: simulate with --conversion-events (the advertiser's order log joined, so journeys
+# without a touch exist and the models see the no-ad baseline).
 set -eu
 build=${1:-build}
 res=${2:-cf_experiment}
@@ -14,6 +16,8 @@ seeds=${SEEDS:-1 2 3}
 traps=${TRAPS:-0.5 1 2}
 users=${USERS:-30000}
 epochs=${EPOCHS:-8}
+evopt=""
+[ "${EVENTS:-0}" = 1 ] && evopt="--conversion-events"
 mkdir -p "$res"
 tsv="$res/results.tsv"
 printf 'seed\ttrap\tmethod\ttvd\tspearman\tretarget_share\n' > "$tsv"
@@ -23,7 +27,7 @@ for s in $seeds; do
   for x in $traps; do
     w="$work/s${s}_t$x"
     mkdir -p "$w"
-    "$tp" --quiet simulate --users "$users" --user-features --seed "$s" --trap-strength "$x" \
+    "$tp" --quiet simulate --users "$users" --user-features --seed "$s" --trap-strength "$x" $evopt \
       --out "$w/imp.parquet" --truth "$w/truth.json" > /dev/null
     "$tp" --quiet journeys "$w/imp.parquet" --out "$w/j" --max-len 10 > /dev/null
     "$tp" --quiet attribute "$w/j" --method all --out "$w/classic" > /dev/null

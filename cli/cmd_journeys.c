@@ -16,6 +16,9 @@ static const char usage[] =
     "campaign (string or integer), conversion; optional conversion_id (journeys are then\n"
     "(uid, conversion_id) groups, 0/null = none), conversion_value; cost is ignored; any other\n"
     "column is a user feature passed through from each journey's last touch.\n"
+    "A row with a null campaign is an event, not a touch: the advertiser's own conversion (with\n"
+    "conversion true it ends the journey, which may then have no touch at all) or an\n"
+    "observation (false: the user was seen; a trailing one makes an empty non-converting journey).\n"
     "Writes DIR/train.parquet, DIR/val.parquet, DIR/test.parquet (or DIR/all.parquet with\n"
     "--split 1), DIR/mapper.json and DIR/stats.json.\n"
     "\n"
@@ -108,6 +111,9 @@ int cmd_journeys(int argc, char **argv) {
         printf("impressions   %llu (%llu users)\n", (unsigned long long)st.impressions,
                (unsigned long long)st.users);
         if (o.dedupe) printf("duplicates    %llu dropped\n", (unsigned long long)st.duplicates);
+        if (st.events)
+            printf("events        %llu rows without a campaign; %llu journeys without a touch\n",
+                   (unsigned long long)st.events, (unsigned long long)st.empty);
         if (o.lookback_seconds) printf("lookback      %llu touches dropped\n", (unsigned long long)st.lookback_dropped);
         printf("journeys      %llu, %llu converting (rate %.4f)\n", (unsigned long long)st.journeys,
                (unsigned long long)st.conversions,

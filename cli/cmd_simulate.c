@@ -34,6 +34,9 @@ static const char usage[] =
     "  --conversion-id      add conversion_id (every touch of a converting journey carries it)\n"
     "  --cost               add cost per impression (double)\n"
     "  --user-features      add age_band, region, past_purchases, visit_frequency\n"
+    "  --conversion-events  every conversion as its own row (null campaign), touches carry\n"
+    "                       conversion false, and a last row per user (null campaign, false):\n"
+    "                       journeys without a touch appear (the advertiser's order log joined)\n"
     "  --trap-strength X    0 (no traps) .. 3, default 1\n"
     "  --disable LIST       campaigns removed from the world (names or indexes, comma-separated)\n"
     "  --batch-rows N       rows per write batch (default 1000000)\n"
@@ -182,6 +185,7 @@ int cmd_simulate(int argc, char **argv) {
         {"cost", no_argument, 0, 'C'},             {"user-features", no_argument, 0, 'f'},
         {"trap-strength", required_argument, 0, 'x'}, {"disable", required_argument, 0, 'D'},
         {"batch-rows", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+        {"conversion-events", no_argument, 0, 'E'},
         {0, 0, 0, 0},
     };
     tp_sim_opts o;
@@ -227,6 +231,7 @@ int cmd_simulate(int argc, char **argv) {
         case 'c': o.conversion_id = true; break;
         case 'C': o.cost = true; break;
         case 'f': o.user_features = true; break;
+        case 'E': o.conversion_events = true; break;
         case 'x':
             if (!cli_parse_f64(optarg, &x) || !(x >= 0 && x <= 3))
                 return cli_usage_error("simulate", usage, "--trap-strength wants 0..3, not '%s'", optarg);

@@ -58,4 +58,28 @@ import json, sys
 a, e = (json.load(open(p)) for p in sys.argv[1:])
 assert a["conversions"] == e["conversions"], (a["conversions"], e["conversions"])
 EOF
+# --conversion-events: the same world with the advertiser's conversions as event rows (null
+# campaign): one event row per conversion (touched or not), no touch flagged, one last observation
+# row per user; the journeys then hold every conversion, some of them without a touch
+"$tp" --quiet simulate --users 3000 --seed 7 --conversion-events --out "$dir/ev.csv" --truth "$dir/ev.json"
+/usr/bin/python3 - "$dir/ev.csv" "$dir/ev.json" "$dir/a.json" <<'EOF' || fail "conversion events"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+t, a = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+assert t["conversions"] == a["conversions"], (t["conversions"], a["conversions"])
+assert len(rows) == a["impressions"] + t["conversions"] + 3000, (len(rows), a["impressions"])
+ev = [r for r in rows if r["campaign"] == ""]
+assert all(r["conversion"] == "false" for r in rows if r["campaign"] != ""), "a touch carries the conversion"
+assert sum(r["conversion"] == "true" for r in ev) == t["conversions"]
+last = {}
+for r in rows: last[r["uid"]] = r
+assert len(last) == 3000 and all(r["campaign"] == "" and r["conversion"] == "false" for r in last.values())
+EOF
+"$tp" --quiet journeys "$dir/ev.csv" --out "$dir/evj" --split 1 > /dev/null
+/usr/bin/python3 - "$dir/evj/stats.json" "$dir/ev.json" <<'EOF' || fail "journeys of conversion events"
+import json, sys
+s, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert s["conversions"] == t["conversions"], (s["conversions"], t["conversions"])
+assert s["empty_journeys"] > 0 and s["event_rows"] == t["conversions"] + 3000, s
+EOF
 echo ok

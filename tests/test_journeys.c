@@ -33,7 +33,8 @@ static tp_frame *frame_of(const imp *r, size_t n, bool with_cid, bool with_age) 
     for (size_t i = 0; i < n; i++) {
         CHECK_OK(tp_column_push_i64(t, r[i].ts));
         CHECK_OK(tp_column_push_i64(u, r[i].uid));
-        CHECK_OK(tp_column_push_str(c, r[i].camp, strlen(r[i].camp)));
+        if (r[i].camp) CHECK_OK(tp_column_push_str(c, r[i].camp, strlen(r[i].camp)));
+        else CHECK_OK(tp_column_push_null(c)); /* an event row */
         CHECK_OK(tp_column_push_bool(v, r[i].conv != 0));
         if (k) CHECK_OK(tp_column_push_i64(k, r[i].cid));
         if (a) CHECK_OK(tp_column_push_i32(a, (int32_t)(100 + i)));
@@ -340,6 +341,45 @@ static void test_int_campaign(void) {
     tp_frame_free(f);
 }
 
+/* Event rows (null campaign): the advertiser's own conversions and observations joined to the
+ * impressions. uid 1: touches a (t=10), b (t=20), its conversion as an event at t=50 (the end:
+ * seconds are to it), a second conversion at t=60 with no touch since (an empty converting
+ * journey), a touch c at t=70 and the last observation at t=99 (non-converting, ends at 99).
+ * uid 2 has only an observation: one empty non-converting journey. */
+static const imp events[] = {
+    {1, 10, "a", 0, 1}, {1, 20, "b", 0, 1}, {1, 50, NULL, 1, 1}, {1, 60, NULL, 1, 2},
+    {1, 70, "c", 0, 0}, {1, 99, NULL, 0, 0}, {2, 99, NULL, 0, 0},
+};
+
+static void test_event_rows(void) {
+    for (int with_cid = 0; with_cid < 2; with_cid++) {
+        tp_frame *f = frame_of(events, 7, with_cid, false);
+        tp_journeys_build_opts o;
+        tp_journeys_build_opts_default(&o);
+        o.max_len = 1;
+        tp_journeys *j = NULL;
+        tp_journeys_stats st;
+        CHECK_OK(tp_journeys_build(f, "events", &o, &j, NULL, &st));
+        if (j) {
+            CHECK(j->n == 4 && j->n_campaigns == 3 && count_of(j, 1) == 3 && count_of(j, 2) == 1);
+            long a = nth_of(j, 1, 0), b = nth_of(j, 1, 1), c = nth_of(j, 1, 2), d = nth_of(j, 2, 0);
+            CHECK_STR(touches(j, a), "b"); /* the last L = 1 touch, not the event row */
+            CHECK_STR(secs(j, a), "30");   /* 50 - 20: to the conversion, not to the last touch */
+            CHECK(j->converted[a] == 1 && j->length[a] == 2);
+            CHECK_STR(touches(j, b), "");
+            CHECK(j->converted[b] == 1 && j->length[b] == 0);
+            CHECK_STR(touches(j, c), "c");
+            CHECK_STR(secs(j, c), "29");
+            CHECK(j->converted[c] == 0 && j->length[c] == 1);
+            CHECK(j->converted[d] == 0 && j->length[d] == 0 && j->off[d + 1] == j->off[d]);
+            CHECK(st.events == 4 && st.empty == 2 && st.touches == 2 && st.conversions == 2);
+        }
+        tp_journeys_free(j);
+        tp_journeys_stats_clear(&st);
+        tp_frame_free(f);
+    }
+}
+
 static void test_dedupe(void) {
     static const imp r[] = {
         {5, 1, "a", 0, 0}, {5, 1, "a", 0, 0}, {5, 1, "b", 0, 0}, {5, 1, "a", 0, 0}, {5, 2, "a", 1, 0},
@@ -423,7 +463,8 @@ static tp_frame *random_frame(size_t n, bool with_cid, uint64_t seed) {
         bool conv = tp_rng_uniform(&rng) < 0.15;
         CHECK_OK(tp_column_push_i64(u, uid));
         CHECK_OK(tp_column_push_i64(t, (int64_t)tp_rng_below(&rng, 40) * 3600));
-        CHECK_OK(tp_column_push_str(c, nm, strlen(nm)));
+        if (tp_rng_uniform(&rng) < 0.1) CHECK_OK(tp_column_push_null(c)); /* event rows too */
+        else CHECK_OK(tp_column_push_str(c, nm, strlen(nm)));
         CHECK_OK(tp_column_push_bool(v, conv));
         if (k) CHECK_OK(tp_column_push_i64(k, conv ? (int64_t)tp_rng_below(&rng, 4) : 0));
         if (tp_rng_uniform(&rng) < 0.1) CHECK_OK(tp_column_push_null(val));
@@ -808,11 +849,11 @@ static void test_write_files(void) {
     CHECK_STATUS(tp_journeys_write(bad_in, p, &o, NULL), TP_ERR_NOTFOUND);
     CHECK(strstr(tp_last_error(), "campaign") != NULL);
     CHECK(dir_entries(p) == 0);
-    // A failure after spilling (a null campaign in row group 16 of 20, 1 MiB budget) removes the
+    // A failure after spilling (a null timestamp in row group 16 of 20, 1 MiB budget) removes the
     // bucket files and the split files: the output folder stays empty.
     tp_frame_free(f);
     f = random_frame(20000, false, 5);
-    CHECK_OK(tp_column_set_null(tp_frame_find(f, "campaign"), 15500, true));
+    CHECK_OK(tp_column_set_null(tp_frame_find(f, "timestamp"), 15500, true));
     tp_write_opts wo;
     tp_write_opts_default(&wo);
     wo.parquet.row_group_rows = 1000;
@@ -823,7 +864,7 @@ static void test_write_files(void) {
     o.memory_bytes = 1 << 20;
     o.max_len = 10;
     CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
-    CHECK(strstr(tp_last_error(), "'campaign'") && strstr(tp_last_error(), "row 15500"));
+    CHECK(strstr(tp_last_error(), "'timestamp'") && strstr(tp_last_error(), "row 15500"));
     CHECK(dir_entries(p) == 0);
     o.memory_bytes = 64 << 10; /* spills from the first row group on */
     CHECK_STATUS(tp_journeys_write(late, p, &o, NULL), TP_ERR_FORMAT);
@@ -843,6 +884,7 @@ void suite_journeys(void) {
     test_timestamp_column();
     test_conversion_id();
     test_int_campaign();
+    test_event_rows();
     test_dedupe();
     test_split();
     test_bucketed_equals_memory();

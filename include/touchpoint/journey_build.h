@@ -36,6 +36,9 @@ typedef struct tp_journeys_stats {
     uint64_t conversions;      /* converting journeys */
     uint64_t touches;          /* kept touches (after the L cut) */
     uint64_t cut;              /* journeys longer than L */
+    uint64_t events;           /* event rows (null campaign: a conversion or an observation
+                                  without an ad), which end or mark journeys but are no touches */
+    uint64_t empty;            /* journeys without a touch (only with event rows) */
     uint64_t per_split[3];     /* journeys per split (index 0 only when n_split is 1) */
     uint64_t *length_hist;     /* owned; free with tp_journeys_stats_clear */
     size_t hist_len;

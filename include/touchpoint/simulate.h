@@ -25,6 +25,8 @@ typedef struct tp_sim_opts {
     bool cost;             /* add cost (double, currency units per impression) */
     bool user_features;    /* add age_band, region, past_purchases, visit_frequency */
     bool truth;            /* also run the K+1 counterfactual worlds (needed for truth.json) */
+    bool conversion_events;/* every conversion as its own row (null campaign) and a last
+                              observation row per user, so journeys without a touch appear */
     /* NULL, or K flags: campaigns removed from the world (no impressions, no effect). Everything
      * else is drawn from the same streams, so this is the counterfactual the truth uses. */
     const uint8_t *disabled;

@@ -30,13 +30,14 @@ static int cmp_row(const void *a, const void *b) {
     return (g_j->journey_id[x] > g_j->journey_id[y]) - (g_j->journey_id[x] < g_j->journey_id[y]);
 }
 
+// The touches of the impressions (event rows, with a null campaign, are not touches).
 static tp_status read_touches(const char *path, touch **out, size_t *n_out) {
-    static const char *const cols[] = {"uid", "timestamp"};
+    static const char *const cols[] = {"uid", "timestamp", "campaign"};
     tp_frame *f = NULL;
     touch *t = NULL;
-    tp_status rc = tp_table_read(path, cols, 2, &f);
+    tp_status rc = tp_table_read(path, cols, 3, &f);
     if (rc != TP_OK) return rc;
-    tp_column *cu = tp_frame_find(f, "uid"), *ct = tp_frame_find(f, "timestamp");
+    tp_column *cu = tp_frame_find(f, "uid"), *ct = tp_frame_find(f, "timestamp"), *cc = tp_frame_find(f, "campaign");
     size_t n = tp_frame_n_rows(f);
     if (!cu || !ct) {
         rc = tp_fail(TP_ERR_NOTFOUND, "%s: no column %s", path, cu ? "timestamp" : "uid");
@@ -57,15 +58,17 @@ static tp_status read_touches(const char *path, touch **out, size_t *n_out) {
         goto done;
     }
     const int64_t *u = TP_CCOL(cu, int64_t), *s = TP_CCOL(ct, int64_t);
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (tp_column_is_null(cu, i) || tp_column_is_null(ct, i)) {
             rc = tp_fail(TP_ERR_FORMAT, "%s: null uid or timestamp at row %zu", path, i);
             goto done;
         }
-        t[i] = (touch){u[i], s[i] / div};
+        if (cc && tp_column_is_null(cc, i)) continue;
+        t[m++] = (touch){u[i], s[i] / div};
     }
-    qsort(t, n, sizeof *t, cmp_touch);
-    *out = t, *n_out = n;
+    qsort(t, m, sizeof *t, cmp_touch);
+    *out = t, *n_out = m;
     t = NULL;
 done:
     tp_free(t);
@@ -126,16 +129,21 @@ static tp_status one_split(const char *path, const touch *t, size_t nt) {
         double conv = 0, journeys = 0, lensum = 0;
         for (size_t q = a; q < b; q++) {
             size_t i = ord[q], len = (size_t)j->length[i], kept = j->off[i + 1] - j->off[i];
-            // journeys of a user partition its impressions in time order (cut at conversions)
-            if (len == 0 || pos + len > e0 ||
-                (kept && t[pos + len - 1].ts - t[pos + len - kept].ts != j->seconds_to_end[j->off[i]])) {
+            // journeys of a user partition its touches in time order (cut at conversions); the
+            // kept touches' gaps must match (the end may be a later event row)
+            const int64_t *se = j->seconds_to_end + j->off[i];
+            if (pos + len > e0 ||
+                (kept && t[pos + len - 1].ts - t[pos + len - kept].ts != se[0] - se[kept - 1])) {
                 rc = tp_fail(TP_ERR_FORMAT,
                              "%s: journey_id %lld of uid %lld does not match the impressions (history features "
                              "need journeys cut at conversions, without --dedupe, --lookback or conversion_id)",
                              path, (long long)j->journey_id[i], (long long)uid);
                 goto done;
             }
-            double start = (double)t[pos].ts, first = (double)t[s0].ts, days = (start - first) / 86400.0;
+            // a journey without a touch (ended by an event row) starts, as far as the touches
+            // tell, after the user's last touch before it
+            double days = 0.0;
+            if (len || pos > s0) days = (double)(t[len ? pos : pos - 1].ts - t[s0].ts) / 86400.0;
             double *r = h + i * N_HIST;
             r[0] = conv;
             r[1] = journeys;

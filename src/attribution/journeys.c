@@ -41,6 +41,10 @@ void tp_journeys_stats_clear(tp_journeys_stats *s) {
 // Sort key of a uid: the splitmix64 finaliser is a bijection, so distinct uids never tie;
 // flipping the top bit makes signed order equal unsigned order of the hash, whose top bits pick
 // the bucket. Users therefore come out in the same order whatever the bucketing.
+/* The campaign code of an event row (a null campaign: a conversion or an observation without an
+ * ad, e.g. an order from the advertiser's own log): it ends or marks a journey, it is no touch. */
+#define NO_TOUCH (-1)
+
 static inline uint64_t uid_hash(int64_t uid) { return tp_hash_u64((uint64_t)uid); }
 static inline int64_t uid_key(int64_t uid) { return (int64_t)(uid_hash(uid) ^ (1ULL << 63)); }
 static inline unsigned bucket_of(int64_t uid, int depth) {
@@ -593,7 +597,7 @@ typedef struct ingest_job {
     const int64_t *conv_l;
     const int32_t *conv_i;
     const int64_t *cid64;
-    bool camp_str;
+    bool camp_str, camp_nulls; /* a null campaign is an event row, not a touch (code NO_TOUCH) */
     const int32_t *camp_codes;
     tp_strdict *camp_dict;
     tp_column **fc;
@@ -615,6 +619,10 @@ static tp_status ingest_task(const ingest_job *jb, size_t task) {
         tp_strdict *camp_dict = jb->camp_dict;
         for (size_t i = 0; i < n; i++) {
             int32_t c = camp_codes[i], code;
+            if (jb->camp_nulls && tp_column_is_null(jb->cc, i)) {
+                P[bk[i]].camp[pos[i]] = NO_TOUCH;
+                continue;
+            }
             if (camp_dict == s->camp_rm.src && c >= 0 && (size_t)c < s->camp_rm.cap &&
                 s->camp_rm.map[c] >= 0) {
                 code = s->camp_rm.map[c]; /* fast path: already mapped */
@@ -629,6 +637,10 @@ static tp_status ingest_task(const ingest_job *jb, size_t task) {
         for (size_t i = 0; i < n; i++) {
             int64_t v = tp_column_get_i64(cc, i), val = -1;
             int32_t code;
+            if (jb->camp_nulls && tp_column_is_null(cc, i)) {
+                P[bk[i]].camp[pos[i]] = NO_TOUCH;
+                continue;
+            }
             if (!s->camp_int && (rc = tp_i64map_new(1024, &s->camp_int)) != TP_OK) return rc;
             if (!tp_i64map_get(s->camp_int, v, &val)) {
                 char buf[32];
@@ -802,11 +814,10 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
         for (size_t i = 0; i < n; i++) pos[i] = (uint32_t)next[bk[i]]++;
     }
     rows *P = e->part;
-    if (ts_nulls || camp_nulls) {
+    if (ts_nulls) {
         for (size_t i = 0; i < n; i++)
-            if ((ts_nulls && tp_column_is_null(ct, i)) || (camp_nulls && tp_column_is_null(cc, i))) {
-                rc = tp_fail(TP_ERR_FORMAT, "%s: column '%s' is null at row %" PRIu64, src,
-                             (ts_nulls && tp_column_is_null(ct, i)) ? "timestamp" : "campaign",
+            if (tp_column_is_null(ct, i)) {
+                rc = tp_fail(TP_ERR_FORMAT, "%s: column 'timestamp' is null at row %" PRIu64, src,
                              e->row_base + i);
                 goto fail;
             }
@@ -815,7 +826,7 @@ static tp_status engine_ingest(engine *e, const tp_frame *f) {
         // The columns are independent (each task owns its remap state): scatter them on the
         // threads. Tasks are ordered so two threads get similar loads.
         ingest_job jb = {e, n, bk, pos, P, cu, ct, cc, cv, ci, u64, u32, t64, tt, conv_b, conv_l,
-                         conv_i, cid64, camp_str, camp_codes, camp_dict, fc, fnull};
+                         conv_i, cid64, camp_str, camp_nulls, camp_codes, camp_dict, fc, fnull};
         size_t ntask = 4 + s->n_feat;
         int T = n >= 65536 ? tp_threads_default() : 1;
         if ((rc = tp_parallel_for(ntask, T, ingest_fn, &jb)) != TP_OK) goto fail;
@@ -969,6 +980,8 @@ static tp_status drain(engine *e, worker *w) {
     a->conversions += b->conversions;
     a->touches += b->touches;
     a->cut += b->cut;
+    a->events += b->events;
+    a->empty += b->empty;
     a->duplicates += b->duplicates;
     a->lookback_dropped += b->lookback_dropped;
     for (size_t k = 0; k < b->hist_len && rc == TP_OK; k++)
@@ -1148,6 +1161,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     }
     je[nj - 1] = (uint32_t)m;
     // Lookback, then the cut to the last L touches (the label is the journey's, before cutting).
+    // Event rows (null campaign) end or mark journeys but are not touches: a journey may have none.
     size_t total = 0, L = e->o.max_len;
     for (size_t q = 0; q < J; q++) {
         int64_t end_ts = r->ts[perm[je[q] - 1]];
@@ -1157,7 +1171,9 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         w->st.lookback_dropped += first - js[q];
         jf[q] = first;
         last[q] = perm[je[q] - 1];
-        size_t len = je[q] - first;
+        size_t len = 0;
+        for (size_t i = first; i < je[q]; i++) len += r->camp[perm[i]] != NO_TOUCH;
+        w->st.events += je[q] - first - len;
         total += len < L ? len : L;
         ord[q] = (uint32_t)q;
     }
@@ -1187,20 +1203,23 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     for (size_t q = 0; q < J; q++) {
         size_t s = ord[q];
         uint32_t lr = last[s];
-        size_t len = je[s] - jf[s];
-        size_t kept = len < L ? len : L;
+        size_t len = 0, kept = 0, from = je[s];
+        for (size_t i = jf[s]; i < je[s]; i++) len += r->camp[perm[i]] != NO_TOUCH;
+        while (kept < (len < L ? len : L)) kept += r->camp[perm[--from]] != NO_TOUCH; /* last L touches */
         int64_t end_ts = r->ts[lr];
         j->uid[q] = r->uid[lr];
         j->converted[q] = cid_mode ? r->cid[lr] != 0 : r->conv[lr] != 0;
         j->length[q] = (int32_t)(len > INT32_MAX ? INT32_MAX : len);
         j->off[q] = t;
-        for (size_t i = je[s] - kept; i < je[s]; i++, t++) {
+        for (size_t i = from; i < je[s]; i++) {
             uint32_t a = perm[i];
+            if (r->camp[a] == NO_TOUCH) continue;
             j->campaign[t] = e->rank[r->camp[a]];
-            j->seconds_to_end[t] = end_ts - r->ts[a];
+            j->seconds_to_end[t++] = end_ts - r->ts[a];
         }
         if ((rc = hist_add(w, len)) != TP_OK) goto done;
         w->st.cut += len > L;
+        w->st.empty += len == 0;
         w->st.conversions += j->converted[q];
     }
     j->off[J] = t;
@@ -1789,6 +1808,8 @@ tp_status tp_journeys_stats_json(const tp_journeys_stats *s, char **out) {
     json_object_set_new(o, "impressions", json_integer((json_int_t)s->impressions));
     json_object_set_new(o, "duplicates_dropped", json_integer((json_int_t)s->duplicates));
     json_object_set_new(o, "lookback_dropped", json_integer((json_int_t)s->lookback_dropped));
+    json_object_set_new(o, "event_rows", json_integer((json_int_t)s->events));
+    json_object_set_new(o, "empty_journeys", json_integer((json_int_t)s->empty));
     json_object_set_new(o, "users", json_integer((json_int_t)s->users));
     json_object_set_new(o, "journeys", json_integer((json_int_t)s->journeys));
     json_object_set_new(o, "conversions", json_integer((json_int_t)s->conversions));

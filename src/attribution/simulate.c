@@ -70,7 +70,7 @@ typedef struct model {
     uint64_t seed_user, seed_visit, seed_camp;
     camp *c;
     uint8_t *enabled;  /* K flags */
-    bool truth, want_cid, want_cost, want_feat;
+    bool truth, want_cid, want_cost, want_feat, events;
 } model;
 
 static void fill_campaign(int c, char *name, enum role *role, tmpl *out) {
@@ -133,8 +133,9 @@ typedef struct user {
     double *vu;         /* the visit's uniform: converts when vu < p */
     imp *im;            /* impressions sorted by (t, campaign, seq) */
     size_t vcap, icap;
-    /* actual-world journeys that converted: [js, je) into im, per conversion */
+    /* actual-world journeys that converted: [js, je) into im, per conversion, and its time */
     size_t *conv_lo, *conv_hi, ccap, nconv;
+    int64_t *conv_t;
 } user;
 
 static int cmp_i64(const void *a, const void *b) {
@@ -331,10 +332,14 @@ static tp_status world(const model *m, scratch *w, user *u, int removed, bool re
                 cap = u->ccap;
                 if (tp_grow((void **)&u->conv_hi, &cap, u->nconv + 1, sizeof(size_t)) != TP_OK)
                     return TP_ERR_NOMEM;
+                cap = u->ccap;
+                if (tp_grow((void **)&u->conv_t, &cap, u->nconv + 1, sizeof(int64_t)) != TP_OK)
+                    return TP_ERR_NOMEM;
                 u->ccap = cap;
             }
             u->conv_lo[u->nconv] = js;
             u->conv_hi[u->nconv] = ie;
+            u->conv_t[u->nconv] = tv;
             u->nconv++;
         }
         js = ie; /* a new journey starts after a conversion */
@@ -366,7 +371,7 @@ static void tbuf_free(tbuf *b) {
     tp_free(b->region); tp_free(b->past); tp_free(b->conv); tp_free(b->cost); tp_free(b->vf);
     tp_free(b->inc); tp_free(b->imps); tp_free(b->seen);
     tp_free(b->u.vt); tp_free(b->u.vu); tp_free(b->u.im); tp_free(b->u.conv_lo);
-    tp_free(b->u.conv_hi);
+    tp_free(b->u.conv_hi); tp_free(b->u.conv_t);
     tp_free(b->w.S); tp_free(b->w.touched);
 }
 
@@ -385,6 +390,43 @@ static tp_status tbuf_reserve(tbuf *b, size_t need) {
     GROW(cost, double); GROW(vf, double);
 #undef GROW
     b->cap = cap;
+    return TP_OK;
+}
+
+/* One output row of u: an impression (i < ni) or, with c = -1, an event row at time t. */
+static void put_row(const model *m, tbuf *b, int64_t uid, const user *u, int64_t t, int32_t c, double cost,
+                    bool conv, int64_t cid) {
+    size_t r = b->n++;
+    b->uid[r] = uid;
+    b->ts[r] = m->start + t;
+    b->camp[r] = c;
+    b->conv[r] = conv;
+    b->cid[r] = cid;
+    b->cost[r] = cost;
+    b->age[r] = u->age;
+    b->region[r] = u->region;
+    b->past[r] = u->past;
+    b->vf[r] = u->vfreq;
+}
+
+/* --conversion-events: the advertiser's own log merged with the ad server's. Every conversion is
+ * an event row (null campaign, conversion true) at its visit, its touches carry conversion false,
+ * and every user, reached by an ad or not, ends with an observation row (null campaign,
+ * conversion false) at the last second of the window. Journeys then include the ones without a
+ * touch, which is what pins down a model's no-ad baseline (docs/counterfactual.md). */
+static tp_status emit_with_events(const model *m, tbuf *b, int64_t uid) {
+    const user *u = &b->u;
+    tp_status st = tbuf_reserve(b, b->n + u->ni + u->nconv + 1);
+    if (st != TP_OK) return st;
+    size_t i = 0;
+    for (size_t k = 0; k < u->nconv; k++) {
+        int64_t id = ++b->n_cid;
+        for (; i < u->conv_hi[k]; i++)
+            put_row(m, b, uid, u, u->im[i].t, u->im[i].c, u->im[i].cost, false, i >= u->conv_lo[k] ? id : 0);
+        put_row(m, b, uid, u, u->conv_t[k], -1, 0.0, true, id);
+    }
+    for (; i < u->ni; i++) put_row(m, b, uid, u, u->im[i].t, u->im[i].c, u->im[i].cost, false, 0);
+    put_row(m, b, uid, u, (int64_t)m->T - 1, -1, 0.0, false, 0);
     return TP_OK;
 }
 
@@ -424,6 +466,11 @@ static tp_status work(void *ctx, size_t lo, size_t hi, int tid) {
             b->baseline += n;
         }
         // rows
+        if (m->events) {
+            tp_status st = emit_with_events(m, b, uid);
+            if (st != TP_OK) return st;
+            continue;
+        }
         tp_status st = tbuf_reserve(b, b->n + u->ni);
         if (st != TP_OK) return st;
         size_t r0 = b->n;
@@ -485,11 +532,29 @@ static tp_status build_frame(const model *m, tbuf *bufs, int nb, int64_t cid_bas
     tp_strdict *none = NULL;
     ADD("uid", TP_DTYPE_I64, none, uid, int64_t, v_);
     ADD("timestamp", TP_DTYPE_I64, none, ts, int64_t, v_);
-    ADD("campaign", TP_DTYPE_STR, dcamp, camp, int32_t, v_);
+    ADD("campaign", TP_DTYPE_STR, dcamp, camp, int32_t, v_ < 0 ? 0 : v_);
+    if (m->events) { /* event rows: null campaign and cost */
+        tp_column *cc = tp_frame_find(f, "campaign");
+        size_t r = 0;
+        for (int t = 0; t < nb && rc == TP_OK; t++)
+            for (size_t i = 0; i < bufs[t].n && rc == TP_OK; i++, r++)
+                if (bufs[t].camp[i] < 0) rc = tp_column_set_null(cc, r, true);
+        if (rc != TP_OK) goto done;
+    }
     ADD("conversion", TP_DTYPE_BOOL, none, conv, uint8_t, v_);
     if (m->want_cid) ADD("conversion_id", TP_DTYPE_I64, none, cid, int64_t,
                          v_ ? v_ + cid_base + base_ : 0);
-    if (m->want_cost) ADD("cost", TP_DTYPE_F64, none, cost, double, v_);
+    if (m->want_cost) {
+        ADD("cost", TP_DTYPE_F64, none, cost, double, v_);
+        if (m->events) {
+            tp_column *cc = tp_frame_find(f, "cost");
+            size_t r = 0;
+            for (int t = 0; t < nb && rc == TP_OK; t++)
+                for (size_t i = 0; i < bufs[t].n && rc == TP_OK; i++, r++)
+                    if (bufs[t].camp[i] < 0) rc = tp_column_set_null(cc, r, true);
+            if (rc != TP_OK) goto done;
+        }
+    }
     if (m->want_feat) {
         ADD("age_band", TP_DTYPE_STR, dage, age, int32_t, v_);
         ADD("region", TP_DTYPE_STR, dregion, region, int32_t, v_);
@@ -625,6 +690,7 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
     m.want_cid = o->conversion_id;
     m.want_cost = o->cost;
     m.want_feat = o->user_features;
+    m.events = o->conversion_events;
     m.c = tp_calloc((size_t)K, sizeof(camp));
     m.enabled = tp_calloc((size_t)K, 1);
     names = tp_calloc((size_t)K, sizeof *names);
