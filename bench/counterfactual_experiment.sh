@@ -7,7 +7,9 @@
 # (one row per run and method) and prints mean TVD per trap strength and method (lower is better).
 # Env: SEEDS (default "1 2 3"), TRAPS (default "0.5 1 2"), USERS (default 30000), EPOCHS (8),
 # EVENTS=1: simulate with --conversion-events (the advertiser's order log joined, so journeys
-# without a touch exist and the models see the no-ad baseline).
+# without a touch exist and the models see the no-ad baseline); EVENTS=visits: --visit-events and
+# per-visit units (journeys --per-event; the models also get the event-history controls);
+# OBSERVABLE=1: campaigns target on the observable visit rate (--observable-targeting).
 set -eu
 build=${1:-build}
 res=${2:-cf_experiment}
@@ -16,8 +18,11 @@ seeds=${SEEDS:-1 2 3}
 traps=${TRAPS:-0.5 1 2}
 users=${USERS:-30000}
 epochs=${EPOCHS:-8}
-evopt=""
+evopt="" jopt="" hctl=""
 [ "${EVENTS:-0}" = 1 ] && evopt="--conversion-events"
+[ "${EVENTS:-0}" = visits ] && evopt="--visit-events" jopt="--per-event" \
+  hctl=",hist_prev_events,hist_prev_conversions,hist_events_in_journey"
+[ "${OBSERVABLE:-0}" = 1 ] && evopt="$evopt --observable-targeting"
 mkdir -p "$res"
 tsv="$res/results.tsv"
 printf 'seed\ttrap\tmethod\ttvd\tspearman\tretarget_share\n' > "$tsv"
@@ -29,11 +34,11 @@ for s in $seeds; do
     mkdir -p "$w"
     "$tp" --quiet simulate --users "$users" --user-features --seed "$s" --trap-strength "$x" $evopt \
       --out "$w/imp.parquet" --truth "$w/truth.json" > /dev/null
-    "$tp" --quiet journeys "$w/imp.parquet" --out "$w/j" --max-len 10 > /dev/null
+    "$tp" --quiet journeys "$w/imp.parquet" --out "$w/j" --max-len 10 $jopt > /dev/null
     "$tp" --quiet attribute "$w/j" --method all --out "$w/classic" > /dev/null
     for ctl in controls none; do
       copt=""
-      [ "$ctl" = controls ] && copt="--controls past_purchases,visit_frequency,age_band,region"
+      [ "$ctl" = controls ] && copt="--controls past_purchases,visit_frequency,age_band,region$hctl"
       "$tp" --quiet train "$w/j" --out "$w/m_$ctl.bin" $copt --epochs "$epochs" --hidden 32 --threads 2 --seed 1 > /dev/null
       "$tp" --quiet predict --model "$w/m_$ctl.bin" "$w/j" --out "$w/att_$ctl.parquet" --credit-dir "$w/m_$ctl" > /dev/null
       "$tp" --quiet attribute "$w/j" --method model-removal,model-shapley --model "$w/m_$ctl.bin" \

@@ -33,6 +33,9 @@ static const char usage[] =
     "  --history-features   add per-journey columns known before the journey starts (control\n"
     "                       variables): hist_prev_conversions, hist_prev_journeys,\n"
     "                       hist_prev_mean_length, hist_days_since_first_seen, hist_activity_rate\n"
+    "  --per-event          one unit per event row (e.g. each site visit of simulate --visit-events)\n"
+    "                       instead of one per journey: the touches since the user's last\n"
+    "                       conversion before the event, labelled with its conversion flag\n"
     "  --memory SIZE        memory budget, e.g. 4G; larger data goes through bucket files in a\n"
     "                       temporary folder inside DIR (default: no limit)\n"
     "  --help               this text\n";
@@ -42,7 +45,7 @@ int cmd_journeys(int argc, char **argv) {
         {"out", required_argument, NULL, 'o'},      {"max-len", required_argument, NULL, 'L'},
         {"split", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
         {"lookback", required_argument, NULL, 'b'}, {"dedupe", no_argument, NULL, 'd'},
-        {"history-features", no_argument, NULL, 'y'},
+        {"history-features", no_argument, NULL, 'y'}, {"per-event", no_argument, NULL, 'E'},
         {"memory", required_argument, NULL, 'm'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -89,6 +92,7 @@ int cmd_journeys(int argc, char **argv) {
             break;
         case 'd': o.dedupe = true; break;
         case 'y': history = true; break;
+        case 'E': o.per_event = true; break;
         case 'm':
             if (!cli_parse_bytes(optarg, &o.memory_bytes) || o.memory_bytes < (1u << 20))
                 return cli_usage_error("journeys", usage, "--memory wants a size of at least 1M (e.g. 4G), not '%s'", optarg);
@@ -102,6 +106,8 @@ int cmd_journeys(int argc, char **argv) {
     if (!out) return cli_usage_error("journeys", usage, "--out DIR is required");
     tp_journeys_stats st;
     double t0 = tp_now();
+    if (history && o.per_event)
+        return cli_usage_error("journeys", usage, "--history-features cannot be combined with --per-event");
     if (history && (o.dedupe || o.lookback_seconds))
         return cli_usage_error("journeys", usage, "--history-features cannot be combined with --dedupe or --lookback");
     if (tp_journeys_write(argv[optind], out, &o, &st) != TP_OK) return cli_fail();

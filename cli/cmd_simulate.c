@@ -37,6 +37,10 @@ static const char usage[] =
     "  --conversion-events  every conversion as its own row (null campaign), touches carry\n"
     "                       conversion false, and a last row per user (null campaign, false):\n"
     "                       journeys without a touch appear (the advertiser's order log joined)\n"
+    "  --observable-targeting  campaigns target on the users' visit rate (column visit_frequency)\n"
+    "                       instead of their latent propensity: a confounder a model can control\n"
+    "  --visit-events       every site visit as its own row (null campaign, conversion true where\n"
+    "                       it converted): the advertiser's visit log joined (journeys --per-event)\n"
     "  --trap-strength X    0 (no traps) .. 3, default 1\n"
     "  --disable LIST       campaigns removed from the world (names or indexes, comma-separated)\n"
     "  --batch-rows N       rows per write batch (default 1000000)\n"
@@ -185,7 +189,8 @@ int cmd_simulate(int argc, char **argv) {
         {"cost", no_argument, 0, 'C'},             {"user-features", no_argument, 0, 'f'},
         {"trap-strength", required_argument, 0, 'x'}, {"disable", required_argument, 0, 'D'},
         {"batch-rows", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
-        {"conversion-events", no_argument, 0, 'E'},
+        {"conversion-events", no_argument, 0, 'E'}, {"visit-events", no_argument, 0, 'V'},
+        {"observable-targeting", no_argument, 0, 'O'},
         {0, 0, 0, 0},
     };
     tp_sim_opts o;
@@ -232,6 +237,8 @@ int cmd_simulate(int argc, char **argv) {
         case 'C': o.cost = true; break;
         case 'f': o.user_features = true; break;
         case 'E': o.conversion_events = true; break;
+        case 'V': o.visit_events = true; break;
+        case 'O': o.observable_targeting = true; break;
         case 'x':
             if (!cli_parse_f64(optarg, &x) || !(x >= 0 && x <= 3))
                 return cli_usage_error("simulate", usage, "--trap-strength wants 0..3, not '%s'", optarg);

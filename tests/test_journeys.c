@@ -380,6 +380,68 @@ static void test_event_rows(void) {
     }
 }
 
+/* Per-event units: uid 1 sees a (t=10), visits at 20, sees b (30), converts at a visit at 40,
+ * sees c (50), visits at 60, sees d (70: no event after it, so no unit); uid 2 only visits. */
+static const imp visits[] = {
+    {1, 10, "a", 0, 0}, {1, 20, NULL, 0, 0}, {1, 30, "b", 0, 0}, {1, 40, NULL, 1, 0},
+    {1, 50, "c", 0, 0}, {1, 60, NULL, 0, 0}, {1, 70, "d", 0, 0}, {2, 5, NULL, 0, 0},
+};
+
+static void test_per_event(void) {
+    tp_frame *f = frame_of(visits, 8, false, false);
+    tp_journeys_build_opts o;
+    tp_journeys_build_opts_default(&o);
+    o.per_event = true;
+    tp_journeys *j = NULL;
+    tp_frame *feats = NULL;
+    tp_journeys_stats st;
+    CHECK_OK(tp_journeys_build(f, "visits", &o, &j, &feats, &st));
+    if (j && feats) {
+        CHECK(j->n == 4 && count_of(j, 1) == 3 && count_of(j, 2) == 1 && st.conversions == 1);
+        long u[3] = {nth_of(j, 1, 0), nth_of(j, 1, 1), nth_of(j, 1, 2)}, v = nth_of(j, 2, 0);
+        CHECK_STR(touches(j, u[0]), "a");
+        CHECK_STR(secs(j, u[0]), "10");
+        CHECK_STR(touches(j, u[1]), "a,b"); /* the journey so far: units overlap */
+        CHECK_STR(secs(j, u[1]), "30,10");
+        CHECK(j->converted[u[1]] == 1 && j->converted[u[0]] == 0);
+        CHECK_STR(touches(j, u[2]), "c"); /* the conversion started a new journey */
+        CHECK(j->converted[u[2]] == 0 && j->length[v] == 0 && j->converted[v] == 0);
+        tp_column *pe = tp_frame_find(feats, "hist_prev_events"), *pc = tp_frame_find(feats, "hist_prev_conversions"),
+                  *ij = tp_frame_find(feats, "hist_events_in_journey");
+        CHECK(pe && pc && ij);
+        if (pe && pc && ij) {
+            const double want[3][3] = {{0, 0, 0}, {1, 0, 1}, {2, 1, 0}};
+            for (int k = 0; k < 3; k++) {
+                CHECK(tp_column_get_f64(pe, (size_t)u[k]) == want[k][0]);
+                CHECK(tp_column_get_f64(pc, (size_t)u[k]) == want[k][1]);
+                CHECK(tp_column_get_f64(ij, (size_t)u[k]) == want[k][2]);
+            }
+            CHECK(tp_column_get_f64(pe, (size_t)v) == 0);
+        }
+    }
+    tp_journeys_free(j);
+    tp_frame_free(feats);
+    tp_journeys_stats_clear(&st);
+    // max_len 1 keeps the last touch of each unit; the length is the unit's before the cut
+    o.max_len = 1;
+    j = NULL;
+    CHECK_OK(tp_journeys_build(f, "visits", &o, &j, NULL, NULL));
+    if (j) {
+        long b = nth_of(j, 1, 1);
+        CHECK_STR(touches(j, b), "b");
+        CHECK(j->length[b] == 2);
+    }
+    tp_journeys_free(j);
+    tp_frame_free(f);
+    // conversion_id groups and per-event units do not combine
+    f = frame_of(visits, 8, true, false);
+    j = NULL;
+    o.max_len = 10;
+    CHECK_STATUS(tp_journeys_build(f, "visits", &o, &j, NULL, NULL), TP_ERR_ARG);
+    CHECK(strstr(tp_last_error(), "conversion_id") != NULL);
+    tp_frame_free(f);
+}
+
 static void test_dedupe(void) {
     static const imp r[] = {
         {5, 1, "a", 0, 0}, {5, 1, "a", 0, 0}, {5, 1, "b", 0, 0}, {5, 1, "a", 0, 0}, {5, 2, "a", 1, 0},
@@ -524,20 +586,22 @@ static bool same_features(const tp_frame *a, const tp_frame *b) {
 
 /* The bucketed (out-of-core) path must give exactly what the in-memory path gives. */
 static void test_bucketed_equals_memory(void) {
-    for (int with_cid = 0; with_cid < 2; with_cid++) {
-        tp_frame *f = random_frame(30000, with_cid, 11 + (uint64_t)with_cid);
+    for (int mode = 0; mode < 3; mode++) { /* 0: journeys, 1: conversion_id groups, 2: per-event units */
+        int with_cid = mode == 1;
+        tp_frame *f = random_frame(30000, with_cid, 11 + (uint64_t)mode);
         tp_journeys_build_opts o;
         tp_journeys_build_opts_default(&o);
         o.max_len = 4;
         o.lookback_seconds = 30 * 3600;
         o.dedupe = with_cid;
+        o.per_event = mode == 2;
         tp_journeys *a = NULL, *b = NULL;
         tp_frame *fa = NULL, *fb = NULL;
         tp_journeys_stats sa, sb;
         memset(&sa, 0, sizeof sa);
         memset(&sb, 0, sizeof sb);
         CHECK_OK(tp_journeys_build(f, "random", &o, &a, &fa, &sa));
-        const char *tmp = tp_test_path(with_cid ? "buckets_cid" : "buckets");
+        const char *tmp = tp_test_path(mode == 1 ? "buckets_cid" : mode == 2 ? "buckets_ev" : "buckets");
         mkdir(tmp, 0755);
         o.tmp_dir = tmp;
         o.memory_bytes = 64 << 10; /* 64 KiB: spills, and the larger buckets split again */
@@ -567,11 +631,12 @@ static void test_bucketed_equals_memory(void) {
             CHECK(same_journeys(a, b));
             CHECK(ids_unique_dense(a));
             CHECK(a->value != NULL);
-            CHECK(tp_frame_n_cols(fa) == 3); /* conversion_value, segment, age */
+            CHECK(tp_frame_n_cols(fa) == (mode == 2 ? 6u : 3u)); /* conversion_value, segment, age (+ 3 hist_) */
             CHECK(same_features(fa, fb));
             CHECK(sa.journeys == sb.journeys && sa.conversions == sb.conversions &&
                   sa.users == sb.users && sa.cut == sb.cut && sa.duplicates == sb.duplicates &&
-                  sa.lookback_dropped == sb.lookback_dropped && sa.hist_len == sb.hist_len);
+                  sa.lookback_dropped == sb.lookback_dropped && sa.hist_len == sb.hist_len &&
+                  sa.events == sb.events && sa.empty == sb.empty);
             CHECK(sa.journeys == a->n && sa.impressions == 30000);
         }
         CHECK(dir_entries(tmp) == 0); /* the bucket folder is gone */
@@ -885,6 +950,7 @@ void suite_journeys(void) {
     test_conversion_id();
     test_int_campaign();
     test_event_rows();
+    test_per_event();
     test_dedupe();
     test_split();
     test_bucketed_equals_memory();

@@ -21,6 +21,11 @@ typedef struct tp_journeys_build_opts {
     double split[3];          /* train/val/test fractions (normalised); n_split 1 = one "all" set */
     size_t n_split;           /* 1 or 3 (default 3: 0.8, 0.1, 0.1) */
     uint64_t seed;            /* for the user split (default 42) */
+    bool per_event;           /* one unit per event row (null campaign: a visit or a conversion
+                                 of the advertiser's log) instead of one per journey: the touches
+                                 since the user's last conversion before it, labelled with the
+                                 event's conversion flag. Units overlap; trailing touches without
+                                 an event make none. Not with conversion_id. */
 } tp_journeys_build_opts;
 
 TP_API void tp_journeys_build_opts_default(tp_journeys_build_opts *o);

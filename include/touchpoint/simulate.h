@@ -27,6 +27,9 @@ typedef struct tp_sim_opts {
     bool truth;            /* also run the K+1 counterfactual worlds (needed for truth.json) */
     bool conversion_events;/* every conversion as its own row (null campaign) and a last
                               observation row per user, so journeys without a touch appear */
+    bool observable_targeting; /* campaigns target on the observable visit rate, not the latent z */
+    bool visit_events;     /* every site visit as its own row (null campaign; conversion true
+                              where it converted): the decision moments, for per-visit units */
     /* NULL, or K flags: campaigns removed from the world (no impressions, no effect). Everything
      * else is drawn from the same streams, so this is the counterfactual the truth uses. */
     const uint8_t *disabled;

@@ -1055,6 +1055,37 @@ done:
 }
 
 /* Sort one set of rows (all of some users), cut journeys, queue them for the sink. */
+/* Per-event units: what the user's earlier units (events) tell before this one, as control
+ * variables: hist_prev_events (earlier events of the user, e.g. visits), hist_prev_conversions,
+ * and hist_events_in_journey (earlier events since the last conversion: a journey that has
+ * gathered many touches is one that has gone on through many events without converting, a
+ * selection a model must see to read touches right). Units of a user are consecutive and in
+ * time order here. */
+#define N_EVENT_HIST 3
+static tp_status add_event_history(const tp_journeys *j, tp_frame *feats) {
+    static const char *const names[N_EVENT_HIST] = {"hist_prev_events", "hist_prev_conversions",
+                                                    "hist_events_in_journey"};
+    tp_column *c[N_EVENT_HIST] = {NULL, NULL, NULL};
+    tp_status rc = TP_OK;
+    for (int k = 0; k < N_EVENT_HIST && rc == TP_OK; k++)
+        if ((rc = tp_column_new(names[k], TP_DTYPE_F64, j->n, &c[k])) == TP_OK) rc = tp_column_resize(c[k], j->n);
+    if (rc == TP_OK) {
+        double *ev = TP_COL(c[0], double), *cv = TP_COL(c[1], double), *ej = TP_COL(c[2], double);
+        for (size_t q = 0; q < j->n; q++) {
+            bool same = q > 0 && j->uid[q] == j->uid[q - 1];
+            ev[q] = same ? ev[q - 1] + 1 : 0;
+            cv[q] = same ? cv[q - 1] + (j->converted[q - 1] != 0) : 0;
+            ej[q] = same && !j->converted[q - 1] ? ej[q - 1] + 1 : 0;
+        }
+    }
+    for (int k = 0; k < N_EVENT_HIST && rc == TP_OK; k++) {
+        rc = tp_frame_add_take(feats, c[k]);
+        c[k] = NULL;
+    }
+    for (int k = 0; k < N_EVENT_HIST; k++) tp_column_free(c[k]);
+    return rc;
+}
+
 static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
     size_t n = r->n;
@@ -1123,9 +1154,20 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         }
     }
 
-    // Journey boundaries.
+    // Journey boundaries. Per-event units (opts.per_event): one unit per event row, holding the
+    // touches of the current journey (since the user's last conversion) before it; units overlap.
+    const bool per_event = e->o.per_event;
+    if (per_event && cid_mode) {
+        rc = tp_fail(TP_ERR_ARG, "per-event units do not combine with a conversion_id column");
+        goto done;
+    }
     size_t J = 0;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < m && per_event; i++) {
+        uint32_t a = perm[i];
+        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) w->st.users++;
+        J += r->camp[a] == NO_TOUCH;
+    }
+    for (size_t i = 0; i < m && !per_event; i++) {
         uint32_t a = perm[i];
         bool start = i == 0;
         if (!start) {
@@ -1136,6 +1178,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) w->st.users++;
         J += start;
     }
+    if (J == 0) goto done; /* per-event units without an event row: nothing to emit */
     js = tp_malloc(J * sizeof *js);
     je = tp_malloc(J * sizeof *je);
     jf = tp_malloc(J * sizeof *jf);
@@ -1146,7 +1189,15 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         goto done;
     }
     size_t nj = 0;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0, from = 0; i < m && per_event; i++) {
+        uint32_t a = perm[i];
+        if (i == 0 || r->uid[a] != r->uid[perm[i - 1]]) from = i;
+        if (r->camp[a] != NO_TOUCH) continue;
+        js[nj] = (uint32_t)from;
+        je[nj++] = (uint32_t)i + 1;
+        if (r->conv[a]) from = i + 1; /* a conversion starts a new journey */
+    }
+    for (size_t i = 0; i < m && !per_event; i++) {
         uint32_t a = perm[i];
         bool start = i == 0;
         if (!start) {
@@ -1159,7 +1210,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
             js[nj++] = (uint32_t)i;
         }
     }
-    je[nj - 1] = (uint32_t)m;
+    if (!per_event) je[nj - 1] = (uint32_t)m;
     // Lookback, then the cut to the last L touches (the label is the journey's, before cutting).
     // Event rows (null campaign) end or mark journeys but are not touches: a journey may have none.
     size_t total = 0, L = e->o.max_len;
@@ -1232,6 +1283,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         for (size_t q = 0; q < J; q++)
             j->value[q] = tp_column_is_null(vc, q) ? 0.0 : TP_CCOL(vc, double)[q];
     }
+    if (per_event && (rc = add_event_history(j, feats)) != TP_OK) goto done;
     rc = collect_add(&w->pend, j, feats);
     feats = NULL;
 done:

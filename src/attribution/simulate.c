@@ -70,7 +70,7 @@ typedef struct model {
     uint64_t seed_user, seed_visit, seed_camp;
     camp *c;
     uint8_t *enabled;  /* K flags */
-    bool truth, want_cid, want_cost, want_feat, events;
+    bool truth, want_cid, want_cost, want_feat, events, visits, observable;
 } model;
 
 static void fill_campaign(int c, char *name, enum role *role, tmpl *out) {
@@ -223,7 +223,10 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
     sort_i64(u->vt, u->nv);
     for (size_t v = 0; v < u->nv; v++) u->vu[v] = tp_rng_uniform(&r);
 
-    // impressions: one stream per campaign
+    // impressions: one stream per campaign. Targeting acts on the latent z, or, with
+    // --observable-targeting, on the standardised log visit rate (the visit_frequency column,
+    // correlation 0.76 with z): what an ad platform can see, so controls can deconfound it.
+    const double tz = m->observable ? (log(u->vfreq) - log(0.3)) / sqrt(0.35 * 0.35 + 0.3 * 0.3) : u->z;
     u->ni = 0;
     for (int c = 0; c < m->K; c++) {
         if (!m->enabled[c]) continue;
@@ -232,7 +235,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
         if (k->role == ROLE_RETARGET) {
             /* In-market users are retargeted in the hours before they come back to the site. */
             double kappa = k->kappa * m->s;
-            double q = RT_Q0 * target(kappa, u->z);
+            double q = RT_Q0 * target(kappa, tz);
             if (q > 0.95) q = 0.95;
             double anchored = m->s < 1.0 ? m->s : 1.0;
             for (size_t v = 0; v < u->nv; v++) {
@@ -254,7 +257,7 @@ static tp_status draw_user(const model *m, int64_t uid, user *u) {
             }
             continue;
         }
-        double p_aud = k->reach * target(k->kappa, u->z);
+        double p_aud = k->reach * target(k->kappa, tz);
         if (tp_rng_uniform(&r) >= p_aud) continue;
         double freq = k->freq;
         if (k->role == ROLE_USELESS) freq *= 1.0 + 3.0 * m->s;
@@ -416,9 +419,26 @@ static void put_row(const model *m, tbuf *b, int64_t uid, const user *u, int64_t
  * touch, which is what pins down a model's no-ad baseline (docs/counterfactual.md). */
 static tp_status emit_with_events(const model *m, tbuf *b, int64_t uid) {
     const user *u = &b->u;
-    tp_status st = tbuf_reserve(b, b->n + u->ni + u->nconv + 1);
+    tp_status st = tbuf_reserve(b, b->n + u->ni + u->nconv + u->nv + 1);
     if (st != TP_OK) return st;
     size_t i = 0;
+    if (m->visits) { /* --visit-events: every visit, converting or not, and no end row */
+        size_t k = 0, lo = 0;
+        int64_t id = b->n_cid + 1;
+        for (size_t v = 0; v < u->nv; v++) {
+            bool conv = k < u->nconv && u->conv_t[k] == u->vt[v];
+            for (; i < u->ni && u->im[i].t < u->vt[v]; i++)
+                put_row(m, b, uid, u, u->im[i].t, u->im[i].c, u->im[i].cost, false,
+                        k < u->nconv && i >= lo ? id : 0);
+            put_row(m, b, uid, u, u->vt[v], -1, 0.0, conv, conv ? id : 0);
+            if (conv) {
+                b->n_cid = id++;
+                lo = u->conv_hi[k++];
+            }
+        }
+        for (; i < u->ni; i++) put_row(m, b, uid, u, u->im[i].t, u->im[i].c, u->im[i].cost, false, 0);
+        return TP_OK;
+    }
     for (size_t k = 0; k < u->nconv; k++) {
         int64_t id = ++b->n_cid;
         for (; i < u->conv_hi[k]; i++)
@@ -690,7 +710,9 @@ tp_status tp_simulate(const tp_sim_opts *o, tp_sim_batch_fn fn, void *ud, tp_sim
     m.want_cid = o->conversion_id;
     m.want_cost = o->cost;
     m.want_feat = o->user_features;
-    m.events = o->conversion_events;
+    m.events = o->conversion_events || o->visit_events;
+    m.visits = o->visit_events;
+    m.observable = o->observable_targeting;
     m.c = tp_calloc((size_t)K, sizeof(camp));
     m.enabled = tp_calloc((size_t)K, 1);
     names = tp_calloc((size_t)K, sizeof *names);
