@@ -36,6 +36,9 @@ static void test_load(void) {
     CHECK_STATUS(tp_ycfg_load_text(&y, "# only a comment\n", 17), TP_ERR_FORMAT);
     CHECK_STR(tp_last_error(), "w.yaml: empty workflow");
     tp_ycfg_close(&y);
+    CHECK_STATUS(load(&y, "a: 1\nb: \xff\n"), TP_ERR_FORMAT); /* not UTF-8 */
+    CHECK_STR(tp_last_error(), "test config 'dir/c.yaml', byte 8: invalid leading UTF-8 octet");
+    tp_ycfg_close(&y);
     CHECK_STATUS(load(&y, ""), TP_ERR_FORMAT);
     CHECK_STR(tp_last_error(), "test config 'dir/c.yaml' is empty");
     tp_ycfg_close(&y);

@@ -14,6 +14,12 @@
 
 static tp_status load(tp_ycfg *y, yaml_parser_t *p) {
     if (!yaml_parser_load(p, &y->doc)) {
+        if (p->error == YAML_MEMORY_ERROR) return tp_fail(TP_ERR_NOMEM, "out of memory (libyaml)");
+        if (p->error == YAML_READER_ERROR) /* bad encoding: libyaml knows the byte, not the line */
+            return y->short_loc ? tp_fail(TP_ERR_FORMAT, "%s: byte %zu: %s", y->path,
+                                          p->problem_offset, p->problem)
+                                : tp_fail(TP_ERR_FORMAT, "%s '%s', byte %zu: %s", y->what, y->path,
+                                          p->problem_offset, p->problem);
         char ctx[256] = "";
         if (p->context)
             snprintf(ctx, sizeof ctx, " (%s started at line %lu)", p->context,

@@ -22,7 +22,8 @@ typedef struct tp_ycfg {
 /* Load y->path (tp_ycfg_load_file) or text (tp_ycfg_load_text) into y->doc. Set path, what and
  * short_loc first: `tp_ycfg y = {.path = p, .what = "serve config"};`. A file that cannot be
  * opened is TP_ERR_IO; a syntax error is TP_ERR_FORMAT with its line, column and libyaml's
- * problem and context; so is an empty document. Call tp_ycfg_close whatever the result. */
+ * problem and context (bad UTF-8: its byte offset); so is an empty document. Call
+ * tp_ycfg_close whatever the result. */
 tp_status tp_ycfg_load_file(tp_ycfg *y);
 tp_status tp_ycfg_load_text(tp_ycfg *y, const char *text, size_t len);
 void tp_ycfg_close(tp_ycfg *y);
