@@ -109,9 +109,9 @@ static tp_status get_str(const tp_ycfg *y, const char *key, const yaml_node_t *n
 /* A list of strings, each ${VAR}-expanded, into items[0..*count) (at most max). */
 static tp_status get_list(const tp_ycfg *y, const char *key, const yaml_node_t *n, char **items,
                           size_t max, size_t *count) {
-    const char *s[MAX_GROUPS];
+    const char *s[MAX_GROUPS]; /* max is MAX_GROUPS or MAX_STEPS */
     size_t k = 0;
-    tp_status rc = tp_ycfg_list(y, key, n, 0, s, max < MAX_GROUPS ? max : MAX_GROUPS, &k);
+    tp_status rc = tp_ycfg_list(y, key, n, 0, s, max, &k);
     for (size_t i = 0; rc == TP_OK && i < k; i++) {
         items[i] = NULL;
         if ((rc = expand(y, tp_ycfg_item(y, n, i), s[i], &items[i])) == TP_OK) *count = i + 1;
