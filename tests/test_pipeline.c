@@ -4,6 +4,7 @@
  * The runs themselves (resume, failed step) are in tests/pipeline_smoke.sh. */
 #include "test.h"
 #include "touchpoint/pipeline.h"
+#include "attribution/pipeline_model.h"
 
 static tp_status parse(const char *yaml, tp_pipeline_config **c) {
     *c = NULL;
@@ -115,7 +116,39 @@ static void test_errors(void) {
     tp_pipeline_config_free(c);
 }
 
+/* The model: block (attribution/pipeline_model.c): true or a mapping; keys named model.<key>. */
+static void test_model_block(void) {
+    tp_pipeline_config *c = NULL;
+    CHECK_OK(parse("output: o\ninput: i\nmodel: yes\n", &c));
+    CHECK(c && c->model && c->model->n_controls == 0);
+    tp_pipeline_config_free(c);
+    CHECK_OK(parse("output: o\ninput: i\nmodel:\n  epochs: 3\n  controls: [age, region]\n"
+                   "  time_decay: off\n  search: random\n",
+                   &c));
+    if (c && c->model) {
+        CHECK(c->model->o.epochs == 3 && !c->model->o.time_decay);
+        CHECK(c->model->o.search == TP_SEARCH_RANDOM);
+        CHECK(c->model->n_controls == 2);
+        if (c->model->n_controls == 2) CHECK_STR(c->model->controls[1], "region");
+    }
+    tp_pipeline_config_free(c);
+    CHECK_OK(parse("output: o\ninput: i\nmodel: {controls: age}\n", &c));
+    if (c && c->model) CHECK(c->model->n_controls == 1 && !strcmp(c->model->controls[0], "age"));
+    tp_pipeline_config_free(c);
+    CHECK_STATUS(parse("output: o\ninput: i\nmodel:\n  epochs: 0\n", &c), TP_ERR_FORMAT);
+    CHECK_STR(tp_last_error(), "pipeline config 'p.yaml', line 4: key 'model.epochs' wants a number "
+                               "from 1 to 100000, not '0'");
+    CHECK_STATUS(parse("output: o\ninput: i\nmodel:\n  epochs: 2\n  epoch: 3\n", &c), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "line 5: unknown key 'model.epoch'") != NULL);
+    CHECK_STATUS(parse("output: o\ninput: i\nmodel: false\n", &c), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "line 3: key 'model' wants a mapping") != NULL);
+    CHECK_STATUS(parse("output: o\ninput: i\nmodel:\n  controls: [a, [b]]\n", &c), TP_ERR_FORMAT);
+    CHECK(strstr(tp_last_error(), "line 4: key 'model.controls' wants a list of plain values") != NULL);
+    CHECK(c == NULL);
+}
+
 void suite_pipeline(void) {
     test_defaults_and_keys();
     test_errors();
+    test_model_block();
 }

@@ -10,6 +10,7 @@
 #include "touchpoint/report.h"
 #include "touchpoint/simulate.h"
 #include "attribution/pipeline_model.h"
+#include "core/yamlcfg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
-#include <yaml.h>
 
 // ---- config ----
 
@@ -37,76 +37,6 @@ void tp_pipeline_config_free(tp_pipeline_config *c) {
     tp_free(c->title);
     tp_pipeline_model_free(c->model);
     tp_free(c);
-}
-
-typedef struct yctx {
-    yaml_document_t *doc;
-    const char *path;
-} yctx;
-
-__attribute__((format(printf, 3, 4))) static tp_status yfail(const yctx *y, const yaml_node_t *n,
-                                                             const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return tp_fail(TP_ERR_FORMAT, "pipeline config '%s', line %lu: %s", y->path,
-                   (unsigned long)(n ? n->start_mark.line + 1 : 1), msg);
-}
-
-static const char *scalar(const yaml_node_t *n) {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-/* A plain ~, null or empty scalar. */
-static bool is_null(const yaml_node_t *n) {
-    const char *s = scalar(n);
-    if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
-static tp_status get_str(const yctx *y, const char *key, const yaml_node_t *n, char **out) {
-    const char *s = scalar(n);
-    if (!s) return yfail(y, n, "key '%s' wants a string", key);
-    tp_free(*out);
-    *out = NULL;
-    if (is_null(n)) return TP_OK;
-    if (!(*out = tp_strdup(s))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    return TP_OK;
-}
-static tp_status get_i64(const yctx *y, const char *key, const yaml_node_t *n, int64_t lo,
-                         int64_t hi, int64_t *out) {
-    const char *s = scalar(n);
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi)
-        return yfail(y, n, "key '%s' wants an integer from %lld to %lld, not '%s'", key,
-                     (long long)lo, (long long)hi, s ? s : "(a list or mapping)");
-    *out = v;
-    return TP_OK;
-}
-static tp_status get_f64(const yctx *y, const char *key, const yaml_node_t *n, double lo,
-                         double *out) {
-    const char *s = scalar(n);
-    char *end;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || !*s || *end || !isfinite(v) || v < lo)
-        return yfail(y, n, "key '%s' wants a number >= %g, not '%s'", key, lo,
-                     s ? s : "(a list or mapping)");
-    *out = v;
-    return TP_OK;
-}
-static tp_status get_bool(const yctx *y, const char *key, const yaml_node_t *n, bool *out) {
-    const char *s = scalar(n);
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "1"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "0"};
-    for (size_t i = 0; s && i < sizeof yes / sizeof *yes; i++)
-        if (!strcmp(s, yes[i])) return *out = true, TP_OK;
-    for (size_t i = 0; s && i < sizeof no / sizeof *no; i++)
-        if (!strcmp(s, no[i])) return *out = false, TP_OK;
-    return yfail(y, n, "key '%s' wants true or false, not '%s'", key,
-                 s ? s : "(a list or mapping)");
 }
 
 /* Append one string to the config's method list. */
@@ -125,54 +55,45 @@ static tp_status push_method(tp_pipeline_config *c, const char *s, size_t len) {
 }
 
 /* methods: [a, b] or "a,b" or all. */
-static tp_status get_methods(const yctx *y, const yaml_node_t *n, tp_pipeline_config *c) {
+static tp_status get_methods(const tp_ycfg *y, const yaml_node_t *n, tp_pipeline_config *c) {
     tp_status rc = TP_OK;
-    for (size_t i = 0; i < c->n_methods; i++) tp_free(c->methods[i]);
+    if (n->type == YAML_SEQUENCE_NODE)
+        return tp_ycfg_list_dup(y, "methods", n, TP_YCFG_NONEMPTY, &c->methods, &c->n_methods);
+    const char *s = tp_ycfg_scalar(n);
+    if (!s || !*s) return tp_ycfg_fail(y, n, "key 'methods' wants a list of method names");
+    tp_ycfg_list_free(c->methods, c->n_methods);
+    c->methods = NULL;
     c->n_methods = 0;
-    if (n->type == YAML_SEQUENCE_NODE) {
-        for (yaml_node_item_t *it = n->data.sequence.items.start;
-             it < n->data.sequence.items.top && rc == TP_OK; it++) {
-            yaml_node_t *e = yaml_document_get_node(y->doc, *it);
-            const char *s = scalar(e);
-            if (!s || !*s) return yfail(y, e, "key 'methods' wants a list of method names");
-            rc = push_method(c, s, strlen(s));
-        }
-    } else {
-        const char *s = scalar(n);
-        if (!s || !*s) return yfail(y, n, "key 'methods' wants a list of method names");
-        while (rc == TP_OK && *s) {
-            const char *e = strchr(s, ',');
-            size_t l = e ? (size_t)(e - s) : strlen(s);
-            if (l) rc = push_method(c, s, l);
-            s += l + (e ? 1 : 0);
-        }
+    while (rc == TP_OK && *s) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        if (l) rc = push_method(c, s, l);
+        s += l + (e ? 1 : 0);
     }
-    if (rc == TP_OK && c->n_methods == 0) return yfail(y, n, "key 'methods' is empty");
+    if (rc == TP_OK && c->n_methods == 0) return tp_ycfg_fail(y, n, "key 'methods' is empty");
     return rc;
 }
 
 /* split: 1 | "0.8,0.1,0.1" | [0.8, 0.1, 0.1] */
-static tp_status get_split(const yctx *y, const yaml_node_t *n, tp_pipeline_config *c) {
+static tp_status get_split(const tp_ycfg *y, const yaml_node_t *n, tp_pipeline_config *c) {
     double v[4];
     size_t k = 0;
     if (n->type == YAML_SEQUENCE_NODE) {
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
-            if (k == 4) break;
-            tp_status rc = get_f64(y, "split", yaml_document_get_node(y->doc, *it), 0, &v[k++]);
+        for (size_t i = 0; i < tp_ycfg_len(n) && k < 4; i++) {
+            tp_status rc = tp_ycfg_num(y, "split", tp_ycfg_item(y, n, i), 0, INFINITY, &v[k++]);
             if (rc != TP_OK) return rc;
         }
     } else {
-        const char *s = scalar(n);
-        if (!s) return yfail(y, n, "key 'split' wants 1 or three fractions");
+        const char *s = tp_ycfg_scalar(n);
+        if (!s) return tp_ycfg_fail(y, n, "key 'split' wants 1 or three fractions");
         while (*s && k < 4) {
             char *end;
             v[k] = strtod(s, &end);
             if (end == s || !(v[k] >= 0) || (*end && *end != ','))
-                return yfail(y, n,
-                             "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
-                             "'%s'",
-                             scalar(n));
+                return tp_ycfg_fail(y, n,
+                                    "key 'split' wants 1 or three fractions like 0.8,0.1,0.1, not "
+                                    "'%s'",
+                                    tp_ycfg_scalar(n));
             k++;
             s = *end ? end + 1 : end;
         }
@@ -183,86 +104,72 @@ static tp_status get_split(const yctx *y, const yaml_node_t *n, tp_pipeline_conf
         return TP_OK;
     }
     if (k != 3 || v[0] + v[1] + v[2] <= 0)
-        return yfail(y, n, "key 'split' wants 1 or three fractions (train, val, test)");
+        return tp_ycfg_fail(y, n, "key 'split' wants 1 or three fractions (train, val, test)");
     c->n_split = 3;
     for (int i = 0; i < 3; i++) c->split[i] = v[i];
     return TP_OK;
 }
 
-static tp_status parse_simulate(const yctx *y, const yaml_node_t *n, tp_pipeline_config *c) {
-    if (n->type != YAML_MAPPING_NODE)
-        return yfail(y, n, "key 'simulate' wants a mapping (users, campaigns, days, seed)");
+static tp_status parse_simulate(const tp_ycfg *y, const yaml_node_t *n, tp_pipeline_config *c) {
+    tp_status rc = tp_ycfg_map(y, n, "simulate", "users, campaigns, days, seed");
+    const char *key;
+    yaml_node_t *k, *v;
+    int64_t x;
+    if (rc != TP_OK) return rc;
     c->simulate = true;
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-        const char *key = scalar(k);
-        int64_t x;
-        tp_status rc;
-        if (!key) return yfail(y, k, "keys of 'simulate' must be plain names");
+    tp_ycfg_foreach(y, n, i, key, k, v) {
         if (!strcmp(key, "users")) {
-            if ((rc = get_i64(y, "simulate.users", v, 1, INT64_C(1) << 40, &x)) != TP_OK) return rc;
-            c->sim_users = x;
-        } else if (!strcmp(key, "campaigns")) {
-            if ((rc = get_i64(y, "simulate.campaigns", v, TP_SIM_MIN_CAMPAIGNS,
-                              TP_SIM_MAX_CAMPAIGNS, &x)) != TP_OK)
-                return rc;
-            c->sim_campaigns = (int)x;
-        } else if (!strcmp(key, "days")) {
-            if ((rc = get_i64(y, "simulate.days", v, 1, 100000, &x)) != TP_OK) return rc;
-            c->sim_days = (int)x;
-        } else if (!strcmp(key, "seed")) {
-            if ((rc = get_i64(y, "simulate.seed", v, 0, INT64_MAX, &x)) != TP_OK) return rc;
-            c->sim_seed = (uint64_t)x;
-        } else {
-            return yfail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)",
-                         key);
-        }
+            if ((rc = tp_ycfg_i64(y, "simulate.users", v, 1, INT64_C(1) << 40, &x)) == TP_OK)
+                c->sim_users = x;
+        } else if (!strcmp(key, "campaigns"))
+            rc = tp_ycfg_int(y, "simulate.campaigns", v, TP_SIM_MIN_CAMPAIGNS, TP_SIM_MAX_CAMPAIGNS,
+                             &c->sim_campaigns);
+        else if (!strcmp(key, "days"))
+            rc = tp_ycfg_int(y, "simulate.days", v, 1, 100000, &c->sim_days);
+        else if (!strcmp(key, "seed")) {
+            if ((rc = tp_ycfg_i64(y, "simulate.seed", v, 0, INT64_MAX, &x)) == TP_OK)
+                c->sim_seed = (uint64_t)x;
+        } else
+            rc = tp_ycfg_fail(y, k, "unknown key 'simulate.%s' (known: users, campaigns, days, seed)",
+                              key);
+        if (rc != TP_OK) break;
     }
-    return TP_OK;
+    return rc;
 }
 
 static const char *const KNOWN_KEYS =
     "input, output, journey_max_len, split, seed, lookback_days, methods, half_life_days, "
     "markov_order, per_touch, truth, title, simulate, model";
 
-static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_config *c) {
-    tp_status rc = TP_OK;
-    if (!root || root->type != YAML_MAPPING_NODE)
-        return yfail(y, root, "the config must be a mapping of keys (%s)", KNOWN_KEYS);
-    const char *seen[64];
-    size_t n_seen = 0;
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-         p < root->data.mapping.pairs.top && rc == TP_OK; p++) {
-        yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-        const char *key = scalar(k);
-        int64_t x;
-        if (!key) return yfail(y, k, "keys must be plain names");
-        for (size_t i = 0; i < n_seen; i++)
-            if (!strcmp(seen[i], key)) return yfail(y, k, "key '%s' is given twice", key);
-        if (n_seen < 64) seen[n_seen++] = key;
+static tp_status parse_root(const tp_ycfg *y, const yaml_node_t *root, tp_pipeline_config *c) {
+    tp_status rc = tp_ycfg_map(y, root, NULL, KNOWN_KEYS);
+    const char *key;
+    yaml_node_t *k, *v;
+    int64_t x;
+    if (rc != TP_OK) return rc;
+    tp_ycfg_foreach(y, root, i, key, k, v) {
         if (!strcmp(key, "input"))
-            rc = get_str(y, key, v, &c->input);
+            rc = tp_ycfg_str(y, key, v, 0, &c->input);
         else if (!strcmp(key, "output"))
-            rc = get_str(y, key, v, &c->output);
+            rc = tp_ycfg_str(y, key, v, 0, &c->output);
         else if (!strcmp(key, "truth"))
-            rc = get_str(y, key, v, &c->truth);
+            rc = tp_ycfg_str(y, key, v, 0, &c->truth);
         else if (!strcmp(key, "title"))
-            rc = get_str(y, key, v, &c->title);
+            rc = tp_ycfg_str(y, key, v, 0, &c->title);
         else if (!strcmp(key, "journey_max_len")) {
-            if ((rc = get_i64(y, key, v, 1, 100000, &x)) == TP_OK) c->journey_max_len = (size_t)x;
+            if ((rc = tp_ycfg_i64(y, key, v, 1, 100000, &x)) == TP_OK) c->journey_max_len = (size_t)x;
         } else if (!strcmp(key, "seed")) {
-            if ((rc = get_i64(y, key, v, 0, INT64_MAX, &x)) == TP_OK) c->seed = (uint64_t)x;
-        } else if (!strcmp(key, "markov_order")) {
-            if ((rc = get_i64(y, key, v, 1, 4, &x)) == TP_OK) c->markov_order = (int)x;
-        } else if (!strcmp(key, "lookback_days"))
-            rc = get_f64(y, key, v, 0, &c->lookback_days);
+            if ((rc = tp_ycfg_i64(y, key, v, 0, INT64_MAX, &x)) == TP_OK) c->seed = (uint64_t)x;
+        } else if (!strcmp(key, "markov_order"))
+            rc = tp_ycfg_int(y, key, v, 1, 4, &c->markov_order);
+        else if (!strcmp(key, "lookback_days"))
+            rc = tp_ycfg_num(y, key, v, 0, INFINITY, &c->lookback_days);
         else if (!strcmp(key, "half_life_days")) {
-            if ((rc = get_f64(y, key, v, 0, &c->half_life_days)) == TP_OK && c->half_life_days <= 0)
-                rc = yfail(y, v, "key 'half_life_days' must be positive");
+            if ((rc = tp_ycfg_num(y, key, v, 0, INFINITY, &c->half_life_days)) == TP_OK &&
+                c->half_life_days <= 0)
+                rc = tp_ycfg_fail(y, v, "key 'half_life_days' must be positive");
         } else if (!strcmp(key, "per_touch"))
-            rc = get_bool(y, key, v, &c->per_touch);
+            rc = tp_ycfg_bool(y, key, v, &c->per_touch);
         else if (!strcmp(key, "split"))
             rc = get_split(y, v, c);
         else if (!strcmp(key, "methods"))
@@ -270,25 +177,25 @@ static tp_status parse_root(const yctx *y, const yaml_node_t *root, tp_pipeline_
         else if (!strcmp(key, "simulate"))
             rc = parse_simulate(y, v, c);
         else if (!strcmp(key, "model")) /* the attention model: pipeline_model.c */
-            rc = tp_pipeline_model_parse(y->doc, v, y->path, &c->model);
+            rc = tp_pipeline_model_parse(y, v, &c->model);
         else
-            rc = yfail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
+            rc = tp_ycfg_fail(y, k, "unknown key '%s' (known: %s)", key, KNOWN_KEYS);
+        if (rc != TP_OK) break;
     }
     if (rc != TP_OK) return rc;
-    if (!c->output) return yfail(y, root, "key 'output' (the output folder) is required");
+    if (!c->output) return tp_ycfg_fail(y, root, "key 'output' (the output folder) is required");
     if (!c->input && !c->simulate)
-        return yfail(y, root, "key 'input' is required (or a 'simulate' block to generate it)");
+        return tp_ycfg_fail(y, root, "key 'input' is required (or a 'simulate' block to generate it)");
     return TP_OK;
 }
 
-tp_status tp_pipeline_config_parse(const char *text, size_t len, const char *path,
-                                   tp_pipeline_config **out) {
-    tp_status rc = TP_OK;
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    bool have_doc = false;
-    tp_pipeline_config *c = tp_calloc(1, sizeof *c);
-    if (!c) return tp_fail(TP_ERR_NOMEM, "out of memory");
+/* A config with every default, read from the document that `loaded` says y holds. */
+static tp_status parse_doc(tp_ycfg *y, tp_status loaded, tp_pipeline_config **out) {
+    tp_status rc = loaded;
+    tp_pipeline_config *c = rc == TP_OK ? tp_calloc(1, sizeof *c) : NULL;
+    if (rc == TP_OK && (!c || !(c->path = tp_strdup(y->path))))
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (rc != TP_OK) goto done;
     c->journey_max_len = 10;
     c->n_split = 1;
     c->split[0] = 1;
@@ -300,59 +207,25 @@ tp_status tp_pipeline_config_parse(const char *text, size_t len, const char *pat
     c->sim_campaigns = 10;
     c->sim_days = 30;
     c->sim_seed = 1;
-    if (!(c->path = tp_strdup(path ? path : "(config)"))) {
-        tp_free(c);
-        return tp_fail(TP_ERR_NOMEM, "out of memory");
-    }
-    if (!yaml_parser_initialize(&parser)) {
-        tp_pipeline_config_free(c);
-        return tp_fail(TP_ERR_NOMEM, "out of memory (libyaml)");
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = tp_fail(TP_ERR_FORMAT, "pipeline config '%s', line %lu: %s%s%s", c->path,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "invalid YAML", parser.context ? " " : "",
-                     parser.context ? parser.context : "");
-        goto done;
-    }
-    have_doc = true;
-    yctx y = {&doc, c->path};
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root) {
-        rc = tp_fail(TP_ERR_FORMAT, "pipeline config '%s' is empty", c->path);
-        goto done;
-    }
-    if ((rc = parse_root(&y, root, c)) != TP_OK) goto done;
+    if ((rc = parse_root(y, tp_ycfg_root(y), c)) != TP_OK) goto done;
     if (c->methods == NULL && (rc = push_method(c, "all", 3)) != TP_OK) goto done;
     *out = c;
     c = NULL;
 done:
-    if (have_doc) yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    tp_ycfg_close(y);
     tp_pipeline_config_free(c);
     return rc;
 }
 
+tp_status tp_pipeline_config_parse(const char *text, size_t len, const char *path,
+                                   tp_pipeline_config **out) {
+    tp_ycfg y = {.path = path ? path : "(config)", .what = "pipeline config"};
+    return parse_doc(&y, tp_ycfg_load_text(&y, text, len), out);
+}
+
 tp_status tp_pipeline_config_read(const char *path, tp_pipeline_config **out) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return tp_fail(TP_ERR_IO, "cannot open pipeline config '%s': %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    tp_status rc = TP_OK;
-    for (;;) {
-        if ((rc = tp_grow((void **)&buf, &cap, n + 65536, 1)) != TP_OK) break;
-        size_t k = fread(buf + n, 1, cap - n, fp);
-        n += k;
-        if (k == 0) break;
-    }
-    if (rc == TP_OK && ferror(fp))
-        rc = tp_fail(TP_ERR_IO, "cannot read pipeline config '%s': %s", path, strerror(errno));
-    fclose(fp);
-    if (rc == TP_OK) rc = tp_pipeline_config_parse(buf ? buf : "", n, path, out);
-    tp_free(buf);
-    return rc;
+    tp_ycfg y = {.path = path, .what = "pipeline config"};
+    return parse_doc(&y, tp_ycfg_load_file(&y), out);
 }
 
 // ---- fingerprints ----

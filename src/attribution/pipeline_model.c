@@ -4,8 +4,6 @@
 #include "attribution/pipeline_model.h"
 #include "touchpoint/io.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,133 +11,88 @@
 static const char KEYS[] = "epochs, batch_size, lr, embed, hidden, dropout, time_decay, controls, imbalance, "
                            "positive_fraction, metric, patience, search, trials, seed, threads";
 
-__attribute__((format(printf, 3, 4))) static tp_status bad(const char *path, const yaml_node_t *n, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return tp_fail(TP_ERR_FORMAT, "pipeline config '%s', line %lu: model: %s", path,
-                   (unsigned long)(n ? n->start_mark.line + 1 : 1), msg);
-}
-
-static const char *scal(const yaml_node_t *n) {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool to_f64(const char *s, double *v) {
-    char *e;
-    errno = 0;
-    *v = s ? strtod(s, &e) : 0;
-    return s && *s && !*e && !errno;
-}
-
 void tp_pipeline_model_free(tp_pipeline_model *m) {
     if (!m) return;
-    for (size_t i = 0; i < m->n_controls; i++) tp_free(m->controls[i]);
-    tp_free(m->controls);
+    tp_ycfg_list_free(m->controls, m->n_controls);
     tp_free(m);
 }
 
-static tp_status add_control(tp_pipeline_model *m, const char *s) {
-    char **p = tp_realloc(m->controls, (m->n_controls + 1) * sizeof *p);
-    if (!p) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    m->controls = p;
-    if (!(p[m->n_controls] = tp_strdup(s))) return tp_fail(TP_ERR_NOMEM, "out of memory");
-    m->n_controls++;
-    return TP_OK;
-}
-
-tp_status tp_pipeline_model_parse(yaml_document_t *doc, yaml_node_t *n, const char *path, tp_pipeline_model **out) {
+tp_status tp_pipeline_model_parse(const tp_ycfg *y, const yaml_node_t *n, tp_pipeline_model **out) {
     tp_pipeline_model *m = tp_calloc(1, sizeof *m);
     tp_status rc = TP_OK;
+    const char *key;
+    yaml_node_t *k, *v;
+    bool on = false;
     if (!m) return tp_fail(TP_ERR_NOMEM, "out of memory");
     tp_dnamta_train_opts_default(&m->o);
-    const char *sv = scal(n);
-    if (sv && (!strcmp(sv, "true") || !strcmp(sv, "yes") || !strcmp(sv, "on"))) goto ok;
+    if (tp_ycfg_scalar(n) && tp_ycfg_bool(y, "model", n, &on) == TP_OK && on) goto ok;
     if (!n || n->type != YAML_MAPPING_NODE) {
-        rc = bad(path, n, "wants a mapping of settings (%s) or true", KEYS);
+        rc = tp_ycfg_fail(y, n, "key 'model' wants a mapping of settings (%s) or true", KEYS);
         goto done;
     }
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && rc == TP_OK; p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key), *v = yaml_document_get_node(doc, p->value);
-        const char *key = scal(k), *s = scal(v);
-        double d;
-        if (!key) {
-            rc = bad(path, k, "keys must be plain names");
-            break;
-        }
-#define NUM(lo, hi)                                                                                                    \
-    if (!to_f64(s, &d) || d < (lo) || d > (hi)) {                                                                      \
-        rc = bad(path, v, "key '%s' wants a number from %g to %g", key, (double)(lo), (double)(hi));                   \
-        break;                                                                                                         \
-    }
+    if ((rc = tp_ycfg_map(y, n, "model", KEYS)) != TP_OK) goto done;
+    tp_ycfg_foreach(y, n, i, key, k, v) {
+        const char *s = tp_ycfg_scalar(v);
+        char qk[64]; /* model.<key> in messages */
+        double d = 0;
+        snprintf(qk, sizeof qk, "model.%s", key);
+#define NUM(lo, hi) (rc = tp_ycfg_num(y, qk, v, (lo), (hi), &d)) != TP_OK
         if (!strcmp(key, "epochs")) {
-            NUM(1, 100000);
+            if (NUM(1, 100000)) break;
             m->o.epochs = (int)d;
         } else if (!strcmp(key, "batch_size")) {
-            NUM(2, 1 << 20);
+            if (NUM(2, 1 << 20)) break;
             m->o.hp.batch_size = (int)d;
         } else if (!strcmp(key, "lr")) {
-            NUM(1e-9, 10);
+            if (NUM(1e-9, 10)) break;
             m->o.hp.lr = (float)d;
         } else if (!strcmp(key, "embed")) {
-            NUM(1, 4096);
+            if (NUM(1, 4096)) break;
             m->o.hp.embed = (int)d;
         } else if (!strcmp(key, "hidden")) {
-            NUM(1, 4096);
+            if (NUM(1, 4096)) break;
             m->o.hp.hidden = (int)d;
         } else if (!strcmp(key, "dropout")) {
-            NUM(0, 0.99);
+            if (NUM(0, 0.99)) break;
             m->o.hp.dropout = (float)d;
         } else if (!strcmp(key, "positive_fraction")) {
-            NUM(0.01, 0.99);
+            if (NUM(0.01, 0.99)) break;
             m->o.positive_fraction = d;
         } else if (!strcmp(key, "patience")) {
-            NUM(1, 100000);
+            if (NUM(1, 100000)) break;
             m->o.patience = (int)d;
         } else if (!strcmp(key, "trials")) {
-            NUM(1, 10000);
+            if (NUM(1, 10000)) break;
             m->o.trials = (int)d;
         } else if (!strcmp(key, "seed")) {
-            NUM(0, 9007199254740992.0);
+            if (NUM(0, 9007199254740992.0)) break;
             m->o.seed = (uint64_t)d;
         } else if (!strcmp(key, "threads")) {
-            NUM(1, 1024);
+            if (NUM(1, 1024)) break;
             m->o.threads = (int)d;
         } else if (!strcmp(key, "time_decay")) {
-            if (s && (!strcmp(s, "true") || !strcmp(s, "yes"))) m->o.time_decay = true;
-            else if (s && (!strcmp(s, "false") || !strcmp(s, "no"))) m->o.time_decay = false;
-            else rc = bad(path, v, "key 'time_decay' wants true or false");
+            rc = tp_ycfg_bool(y, qk, v, &m->o.time_decay);
         } else if (!strcmp(key, "imbalance")) {
             if (s && !strcmp(s, "oversample")) m->o.imbalance = TP_IMB_OVERSAMPLE;
             else if (s && !strcmp(s, "weights")) m->o.imbalance = TP_IMB_WEIGHTS;
             else if (s && !strcmp(s, "none")) m->o.imbalance = TP_IMB_NONE;
-            else rc = bad(path, v, "key 'imbalance' wants oversample, weights or none");
+            else rc = tp_ycfg_fail(y, v, "key 'model.imbalance' wants oversample, weights or none");
         } else if (!strcmp(key, "metric")) {
             if (s && !strcmp(s, "roc")) m->o.metric = TP_DN_METRIC_ROC;
             else if (s && !strcmp(s, "pr")) m->o.metric = TP_DN_METRIC_PR;
-            else rc = bad(path, v, "key 'metric' wants roc or pr");
+            else rc = tp_ycfg_fail(y, v, "key 'model.metric' wants roc or pr");
         } else if (!strcmp(key, "search")) {
             if (s && !strcmp(s, "none")) m->o.search = TP_SEARCH_NONE;
             else if (s && !strcmp(s, "random")) m->o.search = TP_SEARCH_RANDOM;
             else if (s && !strcmp(s, "halving")) m->o.search = TP_SEARCH_HALVING;
-            else rc = bad(path, v, "key 'search' wants none, random or halving");
-        } else if (!strcmp(key, "controls")) {
-            if (v && v->type == YAML_SEQUENCE_NODE) {
-                for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top && rc == TP_OK; it++) {
-                    const char *c = scal(yaml_document_get_node(doc, *it));
-                    rc = c && *c ? add_control(m, c) : bad(path, v, "key 'controls' wants column names");
-                }
-            } else if (s && *s) {
-                rc = add_control(m, s);
-            } else {
-                rc = bad(path, v, "key 'controls' wants a list of column names");
-            }
+            else rc = tp_ycfg_fail(y, v, "key 'model.search' wants none, random or halving");
+        } else if (!strcmp(key, "controls")) { /* a list of column names, or one */
+            rc = tp_ycfg_list_dup(y, qk, v, TP_YCFG_ONE, &m->controls, &m->n_controls);
         } else {
-            rc = bad(path, k, "unknown key '%s' (known: %s)", key, KEYS);
+            rc = tp_ycfg_fail(y, k, "unknown key 'model.%s' (known: %s)", key, KEYS);
         }
 #undef NUM
+        if (rc != TP_OK) break;
     }
     if (rc != TP_OK) goto done;
 ok:

@@ -4,7 +4,7 @@
 #define TP_PIPELINE_MODEL_H
 
 #include "touchpoint/dnamta_train.h"
-#include <yaml.h>
+#include "core/yamlcfg.h"
 
 typedef struct tp_pipeline_model {
     tp_dnamta_train_opts o; /* epochs, batch_size, lr, embed, hidden, dropout, ... */
@@ -15,7 +15,7 @@ typedef struct tp_pipeline_model {
 /* Parse the `model:` mapping (keys: epochs, batch_size, lr, embed, hidden, dropout, time_decay,
  * controls, imbalance, positive_fraction, metric, patience, search, trials, seed, threads).
  * `model: {}` or `model: true` takes every default. Errors name the file, key and line. */
-tp_status tp_pipeline_model_parse(yaml_document_t *doc, yaml_node_t *n, const char *path, tp_pipeline_model **out);
+tp_status tp_pipeline_model_parse(const tp_ycfg *y, const yaml_node_t *n, tp_pipeline_model **out);
 void tp_pipeline_model_free(tp_pipeline_model *m);
 /* Canonical text of the settings (for the step fingerprints). */
 void tp_pipeline_model_settings(const tp_pipeline_model *m, char *buf, size_t cap);

@@ -3,13 +3,12 @@
  * predictable names; ratios, trends and shares refer to earlier features. The canonical form (one
  * line per feature, every parameter spelled out) is what the store hashes. */
 #include "features_impl.h"
+#include "core/yamlcfg.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 const char *const tp_feat_metric_names[M_N_METRICS] = {
     "count", "distinct_days", "distinct_items", "sum_amount", "mean_amount", "days_since_last",
@@ -49,68 +48,25 @@ char *tp_date_format(int32_t days, char *buf) {
 // ---- parsing ----
 
 typedef struct parser {
-    yaml_document_t doc;
-    const char *src;
+    tp_ycfg y;
     tp_feature_defs *d;
     size_t cap[TP_N_LEVELS];
 } parser;
 
-static int line_of(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
-
-static tp_status err(parser *p, const yaml_node_t *n, const char *fmt, const char *a, const char *b) {
-    char msg[512];
-    snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    return tp_fail(TP_ERR_FORMAT, "%s:%d: %s", p->src, n ? line_of(n) : 0, msg);
-}
-
-static const char *scalar(const yaml_node_t *n) {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static tp_status get_int(parser *p, const yaml_node_t *n, const char *key, long lo, long hi, long *out) {
-    const char *s = scalar(n);
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi) {
-        char range[64];
-        snprintf(range, sizeof range, "an integer in %ld..%ld", lo, hi);
-        return err(p, n, "'%s' wants %s", key, range);
-    }
-    *out = v;
-    return TP_OK;
-}
-
+/* A number, or nan, .nan or null for NaN (no value). */
 static tp_status get_double(parser *p, const yaml_node_t *n, const char *key, double *out) {
-    const char *s = scalar(n);
-    char *end;
-    if (s && (!strcmp(s, "nan") || !strcmp(s, ".nan") || !strcmp(s, "null"))) {
+    const char *s = tp_ycfg_scalar(n);
+    if (tp_ycfg_is_null(n) || (s && (!strcmp(s, "nan") || !strcmp(s, ".nan") || !strcmp(s, "null")))) {
         *out = NAN;
         return TP_OK;
     }
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || !*s || *end) return err(p, n, "'%s' wants a number", key, NULL);
-    *out = v;
-    return TP_OK;
+    return tp_ycfg_num(&p->y, key, n, -INFINITY, INFINITY, out);
 }
 
 /* A scalar or a sequence of scalars -> items[0..*n). */
 static tp_status get_list(parser *p, const yaml_node_t *n, const char *key, const char **items,
                           size_t max, size_t *cnt) {
-    *cnt = 0;
-    if (n->type == YAML_SCALAR_NODE) {
-        items[(*cnt)++] = scalar(n);
-        return TP_OK;
-    }
-    if (n->type != YAML_SEQUENCE_NODE) return err(p, n, "'%s' wants a value or a list", key, NULL);
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        const yaml_node_t *c = yaml_document_get_node(&p->doc, *it);
-        if (!scalar(c)) return err(p, c, "'%s' wants a list of plain values", key, NULL);
-        if (*cnt == max) return err(p, c, "'%s' has too many entries", key, NULL);
-        items[(*cnt)++] = scalar(c);
-    }
-    if (*cnt == 0) return err(p, n, "'%s' is empty", key, NULL);
-    return TP_OK;
+    return tp_ycfg_list(&p->y, key, n, TP_YCFG_ONE | TP_YCFG_NONEMPTY, items, max, cnt);
 }
 
 static tp_status parse_window(parser *p, const yaml_node_t *n, const char *s, int *w) {
@@ -121,7 +77,7 @@ static tp_status parse_window(parser *p, const yaml_node_t *n, const char *s, in
     char *end;
     long v = strtol(s, &end, 10);
     if ((*end && strcmp(end, "d")) || v < 1 || v > 36500)
-        return err(p, n, "window '%s' is not a number of days (1..36500) or 'all'", s, NULL);
+        return tp_ycfg_fail(&p->y, n, "window '%s' is not a number of days (1..36500) or 'all'", s);
     *w = (int)v;
     return TP_OK;
 }
@@ -150,7 +106,7 @@ static int find_feature(const tp_feature_defs *d, int level, const char *name) {
 static tp_status add_feature(parser *p, const yaml_node_t *at, int level, fdef *f) {
     tp_feature_defs *d = p->d;
     if (find_feature(d, level, f->name) >= 0) {
-        tp_status rc = err(p, at, "duplicate feature name '%s' at level %s", f->name, level_names[level]);
+        tp_status rc = tp_ycfg_fail(&p->y, at, "duplicate feature name '%s' at level %s", f->name, level_names[level]);
         tp_free(f->name);
         return rc;
     }
@@ -180,31 +136,31 @@ static const char *const block_keys[] = {
 static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def_types,
                              size_t n_def_types, const char **def_windows, size_t n_def_windows) {
     if (blk->type != YAML_MAPPING_NODE)
-        return err(p, blk, "each entry of 'features' is a mapping (level, metric, ...)", NULL, NULL);
+        return tp_ycfg_fail(&p->y, blk, "each entry of 'features' is a mapping (level, metric, ...)");
     const yaml_node_t *v[sizeof block_keys / sizeof *block_keys] = {0};
-    for (yaml_node_pair_t *pr = blk->data.mapping.pairs.start; pr < blk->data.mapping.pairs.top; pr++) {
-        const yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
-        const char *ks = scalar(k);
+    const char *ks;
+    yaml_node_t *k, *kv;
+    tp_status rc = tp_ycfg_map(&p->y, blk, NULL, NULL);
+    if (rc != TP_OK) return rc;
+    tp_ycfg_foreach(&p->y, blk, i, ks, k, kv) {
         int found = -1;
-        for (int i = 0; ks && block_keys[i]; i++)
-            if (!strcmp(block_keys[i], ks)) found = i;
-        if (found < 0) return err(p, k, "unknown key '%s' in a feature block", ks ? ks : "?", NULL);
-        if (v[found]) return err(p, k, "key '%s' given twice", ks, NULL);
-        v[found] = yaml_document_get_node(&p->doc, pr->value);
+        for (int b = 0; block_keys[b]; b++)
+            if (!strcmp(block_keys[b], ks)) found = b;
+        if (found < 0) return tp_ycfg_fail(&p->y, k, "unknown key '%s' in a feature block", ks);
+        v[found] = kv;
     }
     const yaml_node_t *lev = v[0] ? v[0] : v[1], *met = v[2] ? v[2] : v[3];
     const yaml_node_t *typ = v[4] ? v[4] : v[5], *win = v[6] ? v[6] : v[7];
     const yaml_node_t *name = v[8], *num = v[9], *den = v[10], *of = v[11], *sh = v[12],
                       *lo = v[13], *zero = v[14], *div0 = v[15], *miss = v[16];
-    if (v[0] && v[1]) return err(p, v[1], "give 'level' or 'levels', not both", NULL, NULL);
-    if (v[2] && v[3]) return err(p, v[3], "give 'metric' or 'metrics', not both", NULL, NULL);
-    if (v[4] && v[5]) return err(p, v[5], "give 'event_type' or 'event_types', not both", NULL, NULL);
-    if (v[6] && v[7]) return err(p, v[7], "give 'window' or 'windows', not both", NULL, NULL);
-    if (!lev) return err(p, blk, "a feature block needs 'level' (user, group or user_group)", NULL, NULL);
-    if (!met) return err(p, blk, "a feature block needs 'metric'", NULL, NULL);
+    if (v[0] && v[1]) return tp_ycfg_fail(&p->y, v[1], "give 'level' or 'levels', not both");
+    if (v[2] && v[3]) return tp_ycfg_fail(&p->y, v[3], "give 'metric' or 'metrics', not both");
+    if (v[4] && v[5]) return tp_ycfg_fail(&p->y, v[5], "give 'event_type' or 'event_types', not both");
+    if (v[6] && v[7]) return tp_ycfg_fail(&p->y, v[7], "give 'window' or 'windows', not both");
+    if (!lev) return tp_ycfg_fail(&p->y, blk, "a feature block needs 'level' (user, group or user_group)");
+    if (!met) return tp_ycfg_fail(&p->y, blk, "a feature block needs 'metric'");
     const char *lv[4], *mv[M_N_METRICS], *tv[MAXL], *wv[MAXL];
     size_t nl, nm, nt = n_def_types, nw = n_def_windows;
-    tp_status rc;
     if ((rc = get_list(p, lev, "level", lv, 4, &nl)) != TP_OK) return rc;
     if ((rc = get_list(p, met, "metric", mv, M_N_METRICS, &nm)) != TP_OK) return rc;
     memcpy(tv, def_types, nt * sizeof *tv);
@@ -217,15 +173,15 @@ static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def
         for (int l = 0; l < TP_N_LEVELS; l++)
             if (!strcmp(lv[i], level_names[l])) levels[i] = l;
         if (levels[i] < 0)
-            return err(p, lev, "unknown level '%s' (user, group, user_group)", lv[i], NULL);
+            return tp_ycfg_fail(&p->y, lev, "unknown level '%s' (user, group, user_group)", lv[i]);
     }
     for (size_t i = 0; i < nm; i++) {
         metrics[i] = -1;
         for (int m = 0; m < M_N_METRICS; m++)
             if (!strcmp(mv[i], tp_feat_metric_names[m])) metrics[i] = m;
-        if (metrics[i] < 0) return err(p, met, "unknown metric '%s'", mv[i], NULL);
+        if (metrics[i] < 0) return tp_ycfg_fail(&p->y, met, "unknown metric '%s'", mv[i]);
         if ((metrics[i] == M_RATIO || metrics[i] == M_TREND) && nm > 1)
-            return err(p, met, "'%s' must be the only metric of its block", mv[i], NULL);
+            return tp_ycfg_fail(&p->y, met, "'%s' must be the only metric of its block", mv[i]);
     }
     for (size_t i = 0; i < nw; i++)
         if ((rc = parse_window(p, win ? win : blk, wv[i], &windows[i])) != TP_OK) return rc;
@@ -233,40 +189,40 @@ static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def
     if (zero && (rc = get_double(p, zero, "zero", &zero_v)) != TP_OK) return rc;
     if (div0 && (rc = get_double(p, div0, "div_zero", &div0_v)) != TP_OK) return rc;
     if (miss && (rc = get_double(p, miss, "missing", &miss_v)) != TP_OK) return rc;
-    const char *ename = scalar(name);
-    if (name && !ename) return err(p, name, "'name' wants a string", NULL, NULL);
+    const char *ename = tp_ycfg_scalar(name);
+    if (name && !ename) return tp_ycfg_fail(&p->y, name, "'name' wants a string");
 
     int m0 = metrics[0];
     if (m0 == M_RATIO || m0 == M_TREND) {
         // Operand-based features: num/den names (ratio) or of + short/long (trend).
-        if (m0 == M_RATIO && (!num || !den || !scalar(num) || !scalar(den)))
-            return err(p, blk, "a ratio needs 'numerator' and 'denominator' (feature names)", NULL, NULL);
-        if (m0 == M_RATIO && !ename) return err(p, blk, "a ratio needs a 'name'", NULL, NULL);
-        if (m0 == M_TREND && (!of || !sh || !lo || !scalar(of)))
-            return err(p, blk, "a trend needs 'of' (a feature name without window), 'short' and 'long'", NULL, NULL);
+        if (m0 == M_RATIO && (!num || !den || !tp_ycfg_scalar(num) || !tp_ycfg_scalar(den)))
+            return tp_ycfg_fail(&p->y, blk, "a ratio needs 'numerator' and 'denominator' (feature names)");
+        if (m0 == M_RATIO && !ename) return tp_ycfg_fail(&p->y, blk, "a ratio needs a 'name'");
+        if (m0 == M_TREND && (!of || !sh || !lo || !tp_ycfg_scalar(of)))
+            return tp_ycfg_fail(&p->y, blk, "a trend needs 'of' (a feature name without window), 'short' and 'long'");
         if (m0 == M_RATIO && (of || sh || lo))
-            return err(p, of ? of : sh ? sh : lo, "'of', 'short' and 'long' belong to a trend", NULL, NULL);
+            return tp_ycfg_fail(&p->y, of ? of : sh ? sh : lo, "'of', 'short' and 'long' belong to a trend");
         if (m0 == M_TREND && (num || den))
-            return err(p, num ? num : den, "'numerator' and 'denominator' belong to a ratio", NULL, NULL);
-        if (typ || miss) return err(p, typ ? typ : miss, "'%s' does not apply to ratio or trend", typ ? "event_types" : "missing", NULL);
+            return tp_ycfg_fail(&p->y, num ? num : den, "'numerator' and 'denominator' belong to a ratio");
+        if (typ || miss) return tp_ycfg_fail(&p->y, typ ? typ : miss, "'%s' does not apply to ratio or trend", typ ? "event_types" : "missing");
         int sw = 0, lw = 0;
         size_t nwin = m0 == M_RATIO ? (win ? nw : 1) : 1;
         if (m0 == M_TREND) {
-            if ((rc = parse_window(p, sh, scalar(sh) ? scalar(sh) : "?", &sw)) != TP_OK) return rc;
-            if ((rc = parse_window(p, lo, scalar(lo) ? scalar(lo) : "?", &lw)) != TP_OK) return rc;
-            if (win) return err(p, win, "a trend takes 'short' and 'long', not 'windows'", NULL, NULL);
+            if ((rc = parse_window(p, sh, tp_ycfg_scalar(sh) ? tp_ycfg_scalar(sh) : "?", &sw)) != TP_OK) return rc;
+            if ((rc = parse_window(p, lo, tp_ycfg_scalar(lo) ? tp_ycfg_scalar(lo) : "?", &lw)) != TP_OK) return rc;
+            if (win) return tp_ycfg_fail(&p->y, win, "a trend takes 'short' and 'long', not 'windows'");
         }
-        if (ename && nl > 1) return err(p, name, "'name' with several levels would repeat a name", NULL, NULL);
+        if (ename && nl > 1) return tp_ycfg_fail(&p->y, name, "'name' with several levels would repeat a name");
         for (size_t li = 0; li < nl; li++)
             for (size_t wi = 0; wi < nwin; wi++) {
                 char nbuf[256], dbuf[256], fbuf[256], s1[16], s2[16];
                 if (m0 == M_RATIO) {
                     const char *sfx = win ? window_suffix(windows[wi], s1) : "";
-                    snprintf(nbuf, sizeof nbuf, "%s%s", scalar(num), sfx);
-                    snprintf(dbuf, sizeof dbuf, "%s%s", scalar(den), sfx);
+                    snprintf(nbuf, sizeof nbuf, "%s%s", tp_ycfg_scalar(num), sfx);
+                    snprintf(dbuf, sizeof dbuf, "%s%s", tp_ycfg_scalar(den), sfx);
                     snprintf(fbuf, sizeof fbuf, "%s%s", ename, sfx);
                 } else {
-                    const char *ofs = scalar(of) ? scalar(of) : "";
+                    const char *ofs = tp_ycfg_scalar(of) ? tp_ycfg_scalar(of) : "";
                     snprintf(nbuf, sizeof nbuf, "%s%s", ofs, window_suffix(sw, s1));
                     snprintf(dbuf, sizeof dbuf, "%s%s", ofs, window_suffix(lw, s2));
                     if (ename)
@@ -278,10 +234,10 @@ static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def
                 f.num = find_feature(p->d, levels[li], nbuf);
                 f.den = find_feature(p->d, levels[li], dbuf);
                 if (f.num < 0)
-                    return err(p, m0 == M_RATIO ? num : of, "no earlier %s feature named '%s'",
+                    return tp_ycfg_fail(&p->y, m0 == M_RATIO ? num : of, "no earlier %s feature named '%s'",
                                level_names[levels[li]], nbuf);
                 if (f.den < 0)
-                    return err(p, m0 == M_RATIO ? den : of, "no earlier %s feature named '%s'",
+                    return tp_ycfg_fail(&p->y, m0 == M_RATIO ? den : of, "no earlier %s feature named '%s'",
                                level_names[levels[li]], dbuf);
                 if (!(f.name = tp_strdup(fbuf))) return tp_fail(TP_ERR_NOMEM, "out of memory");
                 if ((rc = add_feature(p, name ? name : blk, levels[li], &f)) != TP_OK) return rc;
@@ -289,25 +245,25 @@ static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def
         return TP_OK;
     }
     for (int i = 9; i <= 13; i++)
-        if (v[i]) return err(p, v[i], "'%s' only applies to ratio or trend", block_keys[i], NULL);
-    if (div0) return err(p, div0, "'div_zero' only applies to ratio or trend", NULL, NULL);
-    if (zero) return err(p, zero, "'zero' only applies to ratio or trend", NULL, NULL);
-    if (!nt) return err(p, blk, "no event_types (give them here or at the top level)", NULL, NULL);
-    if (!nw) return err(p, blk, "no windows (give them here or at the top level)", NULL, NULL);
+        if (v[i]) return tp_ycfg_fail(&p->y, v[i], "'%s' only applies to ratio or trend", block_keys[i]);
+    if (div0) return tp_ycfg_fail(&p->y, div0, "'div_zero' only applies to ratio or trend");
+    if (zero) return tp_ycfg_fail(&p->y, zero, "'zero' only applies to ratio or trend");
+    if (!nt) return tp_ycfg_fail(&p->y, blk, "no event_types (give them here or at the top level)");
+    if (!nw) return tp_ycfg_fail(&p->y, blk, "no windows (give them here or at the top level)");
     if (ename && nl * nm * nt * nw != 1)
-        return err(p, name, "'name' needs a block that defines exactly one feature", NULL, NULL);
+        return tp_ycfg_fail(&p->y, name, "'name' needs a block that defines exactly one feature");
     for (size_t li = 0; li < nl; li++)
         for (size_t mi = 0; mi < nm; mi++) {
             int l = levels[li], m = metrics[mi];
             if (m == M_DISTINCT_USERS && l != TP_LEVEL_GROUP)
-                return err(p, met, "distinct_users is a group-level metric", NULL, NULL);
+                return tp_ycfg_fail(&p->y, met, "distinct_users is a group-level metric");
             if (m == M_DISTINCT_ITEMS && l == TP_LEVEL_GROUP)
-                return err(p, met, "distinct_items is not available at level group", NULL, NULL);
+                return tp_ycfg_fail(&p->y, met, "distinct_items is not available at level group");
             if (m == M_SHARE && l == TP_LEVEL_USER)
-                return err(p, met, "share is for levels user_group and group", NULL, NULL);
+                return tp_ycfg_fail(&p->y, met, "share is for levels user_group and group");
             if (miss && m != M_MEAN_AMOUNT && m != M_DAYS_SINCE_LAST)
-                return err(p, miss, "'missing' applies to mean_amount and days_since_last, not %s",
-                           tp_feat_metric_names[m], NULL);
+                return tp_ycfg_fail(&p->y, miss, "'missing' applies to mean_amount and days_since_last, not %s",
+                           tp_feat_metric_names[m]);
             for (size_t ti = 0; ti < nt; ti++)
                 for (size_t wi = 0; wi < nw; wi++) {
                     fdef f = {.metric = m, .window = windows[wi], .num = -1, .den = -1,
@@ -330,65 +286,53 @@ static tp_status parse_block(parser *p, const yaml_node_t *blk, const char **def
 }
 
 static tp_status parse_root(parser *p) {
-    yaml_node_t *root = yaml_document_get_root_node(&p->doc);
-    if (!root) return tp_fail(TP_ERR_FORMAT, "%s: empty document (expected 'features:')", p->src);
-    if (root->type != YAML_MAPPING_NODE)
-        return err(p, root, "the document is a mapping with 'features:'", NULL, NULL);
+    const yaml_node_t *root = tp_ycfg_root(&p->y);
     const char *def_types[MAXL], *def_windows[MAXL];
     size_t nt = 0, nw = 0;
     const yaml_node_t *features = NULL;
-    tp_status rc;
-    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-        const yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
-        const yaml_node_t *v = yaml_document_get_node(&p->doc, pr->value);
-        const char *ks = scalar(k);
-        if (!ks) return err(p, k, "keys are plain strings", NULL, NULL);
+    const char *ks;
+    yaml_node_t *k, *v;
+    tp_status rc = tp_ycfg_map(&p->y, root, NULL, "version, event_types, windows, labels, features");
+    if (rc != TP_OK) return rc;
+    tp_ycfg_foreach(&p->y, root, i, ks, k, v) {
         if (!strcmp(ks, "version")) {
-            long ver;
-            if ((rc = get_int(p, v, "version", 1, 1, &ver)) != TP_OK) return rc;
+            int ver;
+            if ((rc = tp_ycfg_int(&p->y, "version", v, 1, 1, &ver)) != TP_OK) return rc;
         } else if (!strcmp(ks, "event_types")) {
             if ((rc = get_list(p, v, ks, def_types, MAXL, &nt)) != TP_OK) return rc;
         } else if (!strcmp(ks, "windows")) {
             if ((rc = get_list(p, v, ks, def_windows, MAXL, &nw)) != TP_OK) return rc;
-            for (size_t i = 0; i < nw; i++) {
-                int w;
-                if ((rc = parse_window(p, v, def_windows[i], &w)) != TP_OK) return rc;
+            for (size_t w = 0; w < nw; w++) {
+                int days;
+                if ((rc = parse_window(p, v, def_windows[w], &days)) != TP_OK) return rc;
             }
         } else if (!strcmp(ks, "labels")) {
-            if (v->type != YAML_MAPPING_NODE) return err(p, v, "'labels' is a mapping", NULL, NULL);
-            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
-                const yaml_node_t *lk = yaml_document_get_node(&p->doc, q->key);
-                const yaml_node_t *lv = yaml_document_get_node(&p->doc, q->value);
-                const char *ls = scalar(lk);
-                if (ls && !strcmp(ls, "purchase_type") && scalar(lv)) {
-                    tp_free(p->d->purchase_type);
-                    if (!(p->d->purchase_type = tp_strdup(scalar(lv))))
-                        return tp_fail(TP_ERR_NOMEM, "out of memory");
-                } else if (ls && !strcmp(ls, "horizon_days")) {
-                    long h;
-                    if ((rc = get_int(p, lv, "horizon_days", 1, 3650, &h)) != TP_OK) return rc;
-                    p->d->horizon = (int)h;
-                } else {
-                    return err(p, lk, "unknown key '%s' in 'labels' (purchase_type, horizon_days)",
-                               ls ? ls : "?", NULL);
-                }
+            const char *ls;
+            yaml_node_t *lk, *lv;
+            if ((rc = tp_ycfg_map(&p->y, v, "labels", "purchase_type, horizon_days")) != TP_OK) return rc;
+            tp_ycfg_foreach(&p->y, v, j, ls, lk, lv) {
+                if (!strcmp(ls, "purchase_type"))
+                    rc = tp_ycfg_str(&p->y, "purchase_type", lv, TP_YCFG_NONEMPTY, &p->d->purchase_type);
+                else if (!strcmp(ls, "horizon_days"))
+                    rc = tp_ycfg_int(&p->y, "horizon_days", lv, 1, 3650, &p->d->horizon);
+                else
+                    rc = tp_ycfg_fail(&p->y, lk, "unknown key '%s' in 'labels' (purchase_type, horizon_days)", ls);
+                if (rc != TP_OK) return rc;
             }
         } else if (!strcmp(ks, "features")) {
-            if (v->type != YAML_SEQUENCE_NODE) return err(p, v, "'features' is a list of blocks", NULL, NULL);
+            if (v->type != YAML_SEQUENCE_NODE) return tp_ycfg_fail(&p->y, v, "'features' is a list of blocks");
             features = v;
         } else {
-            return err(p, k, "unknown key '%s' (version, event_types, windows, labels, features)", ks, NULL);
+            return tp_ycfg_fail(&p->y, k, "unknown key '%s' (version, event_types, windows, labels, features)", ks);
         }
     }
-    if (!features) return err(p, root, "no 'features:' list", NULL, NULL);
-    for (yaml_node_item_t *it = features->data.sequence.items.start;
-         it < features->data.sequence.items.top; it++)
-        if ((rc = parse_block(p, yaml_document_get_node(&p->doc, *it), def_types, nt, def_windows,
-                              nw)) != TP_OK)
+    if (!features) return tp_ycfg_fail(&p->y, root, "no 'features:' list");
+    for (size_t i = 0; i < tp_ycfg_len(features); i++)
+        if ((rc = parse_block(p, tp_ycfg_item(&p->y, features, i), def_types, nt, def_windows, nw)) != TP_OK)
             return rc;
     size_t total = 0;
     for (int l = 0; l < TP_N_LEVELS; l++) total += p->d->n[l];
-    if (!total) return err(p, features, "'features' defines no feature", NULL, NULL);
+    if (!total) return tp_ycfg_fail(&p->y, features, "'features' defines no feature");
     return TP_OK;
 }
 
@@ -463,59 +407,38 @@ void tp_feature_defs_free(tp_feature_defs *d) {
     tp_free(d);
 }
 
+/* The definitions in the document that `loaded` says p->y holds. */
+static tp_status parse_doc(parser *p, tp_status loaded, tp_feature_defs **out) {
+    tp_status rc = loaded;
+    if (rc == TP_OK && (!(p->d = tp_calloc(1, sizeof *p->d)) ||
+                        !(p->d->purchase_type = tp_strdup("purchase"))))
+        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (rc == TP_OK) {
+        p->d->horizon = 30;
+        rc = parse_root(p);
+    }
+    if (rc == TP_OK) rc = build_canonical(p->d);
+    if (rc == TP_OK) {
+        *out = p->d;
+        p->d = NULL;
+    }
+    tp_feature_defs_free(p->d);
+    tp_ycfg_close(&p->y);
+    return rc;
+}
+
 tp_status tp_feature_defs_parse(const char *text, size_t len, const char *source,
                                 tp_feature_defs **out) {
     *out = NULL;
-    parser p = {.src = source ? source : "(features)"};
-    yaml_parser_t yp;
-    tp_status rc = TP_OK;
-    int have_doc = 0;
-    if (!yaml_parser_initialize(&yp)) return tp_fail(TP_ERR_NOMEM, "cannot start the YAML parser");
-    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&yp, &p.doc)) {
-        rc = tp_fail(TP_ERR_FORMAT, "%s:%d: %s", p.src, (int)yp.problem_mark.line + 1,
-                     yp.problem ? yp.problem : "invalid YAML");
-        goto done;
-    }
-    have_doc = 1;
-    if (!(p.d = tp_calloc(1, sizeof *p.d)) || !(p.d->purchase_type = tp_strdup("purchase"))) {
-        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    p.d->horizon = 30;
-    if ((rc = parse_root(&p)) != TP_OK) goto done;
-    if ((rc = build_canonical(p.d)) != TP_OK) goto done;
-    *out = p.d;
-    p.d = NULL;
-done:
-    tp_feature_defs_free(p.d);
-    if (have_doc) yaml_document_delete(&p.doc);
-    yaml_parser_delete(&yp);
-    return rc;
+    parser p = {.y = {.path = source ? source : "(features)", .what = "feature definitions",
+                      .short_loc = true}};
+    return parse_doc(&p, tp_ycfg_load_text(&p.y, text, len), out);
 }
 
 tp_status tp_feature_defs_load(const char *path, tp_feature_defs **out) {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return tp_fail(TP_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    tp_status rc = TP_OK;
-    for (;;) {
-        if ((rc = tp_grow((void **)&buf, &cap, len + 65536, 1)) != TP_OK) goto done;
-        size_t k = fread(buf + len, 1, cap - len, fp);
-        len += k;
-        if (k == 0) break;
-    }
-    if (ferror(fp)) {
-        rc = tp_fail(TP_ERR_IO, "reading '%s': %s", path, strerror(errno));
-        goto done;
-    }
-    rc = tp_feature_defs_parse(buf, len, path, out);
-done:
-    tp_free(buf);
-    fclose(fp);
-    return rc;
+    parser p = {.y = {.path = path, .what = "feature definitions", .short_loc = true}};
+    return parse_doc(&p, tp_ycfg_load_file(&p.y), out);
 }
 
 const char *tp_feature_defs_hash(const tp_feature_defs *d) { return d->hash; }

@@ -7,6 +7,7 @@
  * a no-op, score commits a whole new profile snapshot or nothing. */
 #include "touchpoint/propensity.h"
 #include "touchpoint/registry.h"
+#include "core/yamlcfg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-#include <yaml.h>
 
 // ---- config ----
 
@@ -49,29 +49,8 @@ static void config_free(wf_config *c) {
     for (size_t k = 0; k < c->n_steps; k++) tp_free(c->steps[k]);
 }
 
-typedef struct yctx {
-    yaml_document_t *doc;
-    const char *path;
-    char *dir; /* the YAML's folder: relative paths are resolved against it */
-} yctx;
-
-__attribute__((format(printf, 3, 4))) static tp_status yfail(const yctx *y, const yaml_node_t *n,
-                                                             const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return tp_fail(TP_ERR_FORMAT, "%s:%lu: %s", y->path,
-                   (unsigned long)(n ? n->start_mark.line + 1 : 1), msg);
-}
-
-static const char *scalar(const yaml_node_t *n) {
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 /* ${VAR} expanded from the environment (an unset variable is an error). */
-static tp_status expand(const yctx *y, const yaml_node_t *n, const char *s, char **out) {
+static tp_status expand(const tp_ycfg *y, const yaml_node_t *n, const char *s, char **out) {
     size_t cap = strlen(s) + 1, len = 0;
     char *r = tp_malloc(cap);
     if (!r) return tp_fail(TP_ERR_NOMEM, "out of memory");
@@ -83,14 +62,14 @@ static tp_status expand(const yctx *y, const yaml_node_t *n, const char *s, char
             const char *e = strchr(p, '}');
             if (!e || (size_t)(e - p - 2) >= sizeof var) {
                 tp_free(r);
-                return yfail(y, n, "unterminated ${...} in '%s'", s);
+                return tp_ycfg_fail(y, n, "unterminated ${...} in '%s'", s);
             }
             memcpy(var, p + 2, (size_t)(e - p - 2));
             var[e - p - 2] = 0;
             add = getenv(var);
             if (!add) {
                 tp_free(r);
-                return yfail(y, n, "environment variable '%s' is not set", var);
+                return tp_ycfg_fail(y, n, "environment variable '%s' is not set", var);
             }
             alen = strlen(add);
             p = e + 1;
@@ -109,128 +88,133 @@ static tp_status expand(const yctx *y, const yaml_node_t *n, const char *s, char
     return TP_OK;
 }
 
-static tp_status get_str(const yctx *y, const char *key, const yaml_node_t *n, bool is_path,
+/* A non-empty string with ${VAR} expanded; a path is then taken relative to the YAML's folder. */
+static tp_status get_str(const tp_ycfg *y, const char *key, const yaml_node_t *n, bool is_path,
                          char **out) {
-    const char *s = scalar(n);
-    if (!s || !*s) return yfail(y, n, "key '%s' wants a non-empty string", key);
-    char *e = NULL;
-    tp_status rc = expand(y, n, s, &e);
+    char *e = NULL, *p = NULL;
+    tp_status rc = tp_ycfg_str(y, key, n, TP_YCFG_NONEMPTY, &e);
+    if (rc == TP_OK) rc = expand(y, n, e, &p);
+    tp_free(e);
+    if (rc == TP_OK && is_path) {
+        e = tp_ycfg_resolve(y, p);
+        tp_free(p);
+        if (!(p = e)) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
+    }
     if (rc != TP_OK) return rc;
-    if (is_path && e[0] != '/') {
-        size_t L = strlen(y->dir) + strlen(e) + 2;
-        char *p = tp_malloc(L);
-        if (!p) {
-            tp_free(e);
-            return tp_fail(TP_ERR_NOMEM, "out of memory");
-        }
-        snprintf(p, L, "%s/%s", y->dir, e);
-        tp_free(e);
-        e = p;
-    }
     tp_free(*out);
-    *out = e;
+    *out = p;
     return TP_OK;
 }
 
-static tp_status get_int(const yctx *y, const char *key, const yaml_node_t *n, long lo, long hi,
-                         int *out) {
-    const char *s = scalar(n);
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi)
-        return yfail(y, n, "key '%s' wants an integer in [%ld, %ld]", key, lo, hi);
-    *out = (int)v;
-    return TP_OK;
-}
-
-static tp_status get_num(const yctx *y, const char *key, const yaml_node_t *n, double *out) {
-    const char *s = scalar(n);
-    char *end;
-    double v = s ? strtod(s, &end) : NAN;
-    if (!s || !*s || *end || !isfinite(v)) return yfail(y, n, "key '%s' wants a number", key);
-    *out = v;
-    return TP_OK;
-}
-
-static tp_status get_bool(const yctx *y, const char *key, const yaml_node_t *n, bool *out) {
-    const char *s = scalar(n);
-    if (s && (!strcmp(s, "true") || !strcmp(s, "yes"))) *out = true;
-    else if (s && (!strcmp(s, "false") || !strcmp(s, "no"))) *out = false;
-    else return yfail(y, n, "key '%s' wants true or false", key);
-    return TP_OK;
-}
-
-static tp_status get_list(const yctx *y, const char *key, yaml_node_t *n, char **items, size_t max,
-                          size_t *count) {
-    if (n->type != YAML_SEQUENCE_NODE) return yfail(y, n, "key '%s' wants a list", key);
+/* A list of strings, each ${VAR}-expanded, into items[0..*count) (at most max). */
+static tp_status get_list(const tp_ycfg *y, const char *key, const yaml_node_t *n, char **items,
+                          size_t max, size_t *count) {
+    const char *s[MAX_GROUPS]; /* max is MAX_GROUPS or MAX_STEPS */
     size_t k = 0;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        yaml_node_t *e = yaml_document_get_node(y->doc, *it);
-        if (k == max) return yfail(y, e, "key '%s': more than %zu entries", key, max);
-        items[k] = NULL;
-        tp_status rc = get_str(y, key, e, false, &items[k]);
-        if (rc != TP_OK) return rc;
-        *count = ++k;
+    tp_status rc = tp_ycfg_list(y, key, n, 0, s, max, &k);
+    for (size_t i = 0; rc == TP_OK && i < k; i++) {
+        items[i] = NULL;
+        if ((rc = expand(y, tp_ycfg_item(y, n, i), s[i], &items[i])) == TP_OK) *count = i + 1;
     }
-    return TP_OK;
+    return rc;
 }
 
 static const char *KNOWN_STEPS[] = {"features", "train", "evaluate", "promote", "score"};
 
-static tp_status parse_section(const yctx *y, yaml_node_t *n, const char *section, wf_config *c) {
-    if (n->type != YAML_MAPPING_NODE) return yfail(y, n, "'%s' wants a mapping", section);
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-        yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
-        const char *k = scalar(kn);
-        tp_status rc = TP_OK;
-        if (!k) return yfail(y, kn, "keys must be strings");
+static tp_status parse_section(const tp_ycfg *y, const yaml_node_t *n, const char *section,
+                               wf_config *c) {
+    tp_status rc = tp_ycfg_map(y, n, section, NULL);
+    const char *k;
+    yaml_node_t *kn, *vn;
+    if (rc) return rc;
+    tp_ycfg_foreach(y, n, i, k, kn, vn) {
         if (!strcmp(section, "train")) {
             if (!strcmp(k, "dates")) {
-                if (vn->type != YAML_SEQUENCE_NODE) return yfail(y, vn, "'dates' wants a list of day offsets");
+                if (vn->type != YAML_SEQUENCE_NODE)
+                    return tp_ycfg_fail(y, vn, "'dates' wants a list of day offsets");
+                if (tp_ycfg_len(vn) > MAX_DATES) return tp_ycfg_fail(y, vn, "too many dates");
                 c->n_offsets = 0;
-                for (yaml_node_item_t *it = vn->data.sequence.items.start;
-                     it < vn->data.sequence.items.top; it++) {
-                    if (c->n_offsets == MAX_DATES) return yfail(y, vn, "too many dates");
-                    rc = get_int(y, "dates", yaml_document_get_node(y->doc, *it), -36500, 0,
-                                 &c->train_offsets[c->n_offsets++]);
-                    if (rc) return rc;
-                }
-            } else if (!strcmp(k, "horizon")) rc = get_int(y, k, vn, 1, 3650, &c->horizon);
-            else if (!strcmp(k, "trials")) rc = get_int(y, k, vn, 1, 500, &c->trials);
-            else if (!strcmp(k, "max_rounds")) rc = get_int(y, k, vn, 1, 100000, &c->max_rounds);
-            else if (!strcmp(k, "early_stopping")) rc = get_int(y, k, vn, 0, 100000, &c->early_stopping);
+                for (size_t d = 0; rc == TP_OK && d < tp_ycfg_len(vn); d++)
+                    rc = tp_ycfg_int(y, "dates", tp_ycfg_item(y, vn, d), -36500, 0,
+                                     &c->train_offsets[c->n_offsets++]);
+            } else if (!strcmp(k, "horizon")) rc = tp_ycfg_int(y, k, vn, 1, 3650, &c->horizon);
+            else if (!strcmp(k, "trials")) rc = tp_ycfg_int(y, k, vn, 1, 500, &c->trials);
+            else if (!strcmp(k, "max_rounds")) rc = tp_ycfg_int(y, k, vn, 1, 100000, &c->max_rounds);
+            else if (!strcmp(k, "early_stopping"))
+                rc = tp_ycfg_int(y, k, vn, 0, 100000, &c->early_stopping);
             else if (!strcmp(k, "seed")) {
-                int s;
-                rc = get_int(y, k, vn, 0, 2147483647, &s);
-                c->seed = (uint64_t)s;
+                int64_t s;
+                if ((rc = tp_ycfg_i64(y, k, vn, 0, 2147483647, &s)) == TP_OK) c->seed = (uint64_t)s;
             } else if (!strcmp(k, "search")) {
-                const char *s = scalar(vn);
+                const char *s = tp_ycfg_scalar(vn);
                 if (s && !strcmp(s, "tpe")) c->search = TP_PSEARCH_TPE;
                 else if (s && !strcmp(s, "random")) c->search = TP_PSEARCH_RANDOM;
-                else return yfail(y, vn, "'search' is tpe or random");
-            } else return yfail(y, kn, "unknown key '%s' in train", k);
+                else return tp_ycfg_fail(y, vn, "'search' is tpe or random");
+            } else return tp_ycfg_fail(y, kn, "unknown key '%s' in train", k);
         } else if (!strcmp(section, "promote")) {
-            if (!strcmp(k, "margin")) rc = get_num(y, k, vn, &c->margin);
-            else if (!strcmp(k, "force")) rc = get_bool(y, k, vn, &c->force);
-            else return yfail(y, kn, "unknown key '%s' in promote", k);
+            if (!strcmp(k, "margin")) rc = tp_ycfg_num(y, k, vn, -INFINITY, INFINITY, &c->margin);
+            else if (!strcmp(k, "force")) rc = tp_ycfg_bool(y, k, vn, &c->force);
+            else return tp_ycfg_fail(y, kn, "unknown key '%s' in promote", k);
         } else if (!strcmp(section, "score")) {
-            if (!strcmp(k, "keep")) rc = get_int(y, k, vn, 1, 1000, &c->keep);
-            else return yfail(y, kn, "unknown key '%s' in score", k);
+            if (!strcmp(k, "keep")) rc = tp_ycfg_int(y, k, vn, 1, 1000, &c->keep);
+            else return tp_ycfg_fail(y, kn, "unknown key '%s' in score", k);
         }
         if (rc != TP_OK) return rc;
+    }
+    return TP_OK;
+}
+
+static tp_status parse_root(const tp_ycfg *y, const yaml_node_t *root, wf_config *c) {
+    tp_status rc = tp_ycfg_map(y, root, NULL, NULL);
+    const char *k;
+    yaml_node_t *kn, *vn;
+    if (rc) return rc;
+    tp_ycfg_foreach(y, root, i, k, kn, vn) {
+        if (!strcmp(k, "name")) rc = get_str(y, k, vn, false, &c->name);
+        else if (!strcmp(k, "state")) rc = get_str(y, k, vn, true, &c->state);
+        else if (!strcmp(k, "as_of")) rc = get_str(y, k, vn, false, &c->as_of);
+        else if (!strcmp(k, "events")) rc = get_str(y, k, vn, true, &c->events);
+        else if (!strcmp(k, "items")) rc = get_str(y, k, vn, true, &c->items);
+        else if (!strcmp(k, "defs")) rc = get_str(y, k, vn, true, &c->defs);
+        else if (!strcmp(k, "store")) rc = get_str(y, k, vn, true, &c->store);
+        else if (!strcmp(k, "registry")) rc = get_str(y, k, vn, true, &c->registry);
+        else if (!strcmp(k, "models")) rc = get_str(y, k, vn, true, &c->models);
+        else if (!strcmp(k, "profile")) rc = get_str(y, k, vn, true, &c->profile);
+        else if (!strcmp(k, "groups")) {
+            const char *s = tp_ycfg_scalar(vn);
+            if (s && !strcmp(s, "all")) c->n_groups = 0;
+            else rc = get_list(y, k, vn, c->groups, MAX_GROUPS, &c->n_groups);
+        } else if (!strcmp(k, "steps")) {
+            rc = get_list(y, k, vn, c->steps, MAX_STEPS, &c->n_steps);
+            for (size_t s = 0; rc == TP_OK && s < c->n_steps; s++) {
+                bool ok = false;
+                for (size_t q = 0; q < 5; q++) ok |= !strcmp(c->steps[s], KNOWN_STEPS[q]);
+                if (!ok)
+                    rc = tp_ycfg_fail(y, vn, "unknown step '%s' (features, train, evaluate, promote, score)",
+                                      c->steps[s]);
+            }
+        } else if (!strcmp(k, "train") || !strcmp(k, "promote") || !strcmp(k, "score"))
+            rc = parse_section(y, vn, k, c);
+        else rc = tp_ycfg_fail(y, kn, "unknown key '%s'", k);
+        if (rc != TP_OK) return rc;
+    }
+    if (!c->name || !c->state || !c->events || !c->defs || !c->n_steps)
+        return tp_ycfg_fail(y, root, "a workflow needs name, state, events, defs and steps");
+    for (size_t s = 0; s < c->n_steps; s++) {
+        const char *st = c->steps[s];
+        if ((!strcmp(st, "train") || !strcmp(st, "evaluate") || !strcmp(st, "promote") ||
+             !strcmp(st, "score")) && !c->registry)
+            return tp_ycfg_fail(y, root, "step '%s' needs 'registry'", st);
+        if (!strcmp(st, "train") && (!c->models || !c->n_offsets))
+            return tp_ycfg_fail(y, root, "step 'train' needs 'models' and train.dates");
+        if (!strcmp(st, "score") && !c->profile)
+            return tp_ycfg_fail(y, root, "step 'score' needs 'profile'");
     }
     return TP_OK;
 }
 
 static tp_status config_load(const char *path, wf_config *c) {
-    tp_status rc = TP_OK;
-    FILE *fp = fopen(path, "rb");
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    bool have_doc = false;
-    yctx y = {.doc = &doc, .path = path};
+    tp_ycfg y = {.path = path, .what = "workflow", .short_loc = true};
     memset(c, 0, sizeof *c);
     c->horizon = 0;
     c->trials = 10;
@@ -239,97 +223,9 @@ static tp_status config_load(const char *path, wf_config *c) {
     c->search = TP_PSEARCH_TPE;
     c->seed = 1;
     c->keep = 3;
-    if (!fp) return tp_fail(TP_ERR_IO, "cannot open workflow '%s': %s", path, strerror(errno));
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(fp);
-        return tp_fail(TP_ERR_NOMEM, "out of memory (YAML parser)");
-    }
-    yaml_parser_set_input_file(&parser, fp);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = tp_fail(TP_ERR_FORMAT, "%s:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "YAML error");
-        goto done;
-    }
-    have_doc = true;
-    {
-        const char *slash = strrchr(path, '/');
-        y.dir = slash ? tp_malloc((size_t)(slash - path) + 1) : tp_strdup(".");
-        if (!y.dir) {
-            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (slash) {
-            memcpy(y.dir, path, (size_t)(slash - path));
-            y.dir[slash - path] = 0;
-            if (!y.dir[0]) strcpy(y.dir, "/");
-        }
-    }
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || root->type != YAML_MAPPING_NODE) {
-        rc = yfail(&y, root, "a workflow is a mapping of keys");
-        goto done;
-    }
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
-        yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
-        const char *k = scalar(kn);
-        if (!k) {
-            rc = yfail(&y, kn, "keys must be strings");
-            goto done;
-        }
-        if (!strcmp(k, "name")) rc = get_str(&y, k, vn, false, &c->name);
-        else if (!strcmp(k, "state")) rc = get_str(&y, k, vn, true, &c->state);
-        else if (!strcmp(k, "as_of")) rc = get_str(&y, k, vn, false, &c->as_of);
-        else if (!strcmp(k, "events")) rc = get_str(&y, k, vn, true, &c->events);
-        else if (!strcmp(k, "items")) rc = get_str(&y, k, vn, true, &c->items);
-        else if (!strcmp(k, "defs")) rc = get_str(&y, k, vn, true, &c->defs);
-        else if (!strcmp(k, "store")) rc = get_str(&y, k, vn, true, &c->store);
-        else if (!strcmp(k, "registry")) rc = get_str(&y, k, vn, true, &c->registry);
-        else if (!strcmp(k, "models")) rc = get_str(&y, k, vn, true, &c->models);
-        else if (!strcmp(k, "profile")) rc = get_str(&y, k, vn, true, &c->profile);
-        else if (!strcmp(k, "groups")) {
-            const char *s = scalar(vn);
-            if (s && !strcmp(s, "all")) c->n_groups = 0;
-            else rc = get_list(&y, k, vn, c->groups, MAX_GROUPS, &c->n_groups);
-        } else if (!strcmp(k, "steps")) {
-            rc = get_list(&y, k, vn, c->steps, MAX_STEPS, &c->n_steps);
-            for (size_t s = 0; rc == TP_OK && s < c->n_steps; s++) {
-                bool ok = false;
-                for (size_t q = 0; q < 5; q++) ok |= !strcmp(c->steps[s], KNOWN_STEPS[q]);
-                if (!ok)
-                    rc = yfail(&y, vn, "unknown step '%s' (features, train, evaluate, promote, score)",
-                               c->steps[s]);
-            }
-        } else if (!strcmp(k, "train") || !strcmp(k, "promote") || !strcmp(k, "score"))
-            rc = parse_section(&y, vn, k, c);
-        else rc = yfail(&y, kn, "unknown key '%s'", k);
-        if (rc != TP_OK) goto done;
-    }
-    if (!c->name || !c->state || !c->events || !c->defs || !c->n_steps) {
-        rc = yfail(&y, root, "a workflow needs name, state, events, defs and steps");
-        goto done;
-    }
-    for (size_t s = 0; s < c->n_steps; s++) {
-        const char *st = c->steps[s];
-        if ((!strcmp(st, "train") || !strcmp(st, "evaluate") || !strcmp(st, "promote") ||
-             !strcmp(st, "score")) && !c->registry) {
-            rc = yfail(&y, root, "step '%s' needs 'registry'", st);
-            goto done;
-        }
-        if (!strcmp(st, "train") && (!c->models || !c->n_offsets)) {
-            rc = yfail(&y, root, "step 'train' needs 'models' and train.dates");
-            goto done;
-        }
-        if (!strcmp(st, "score") && !c->profile) {
-            rc = yfail(&y, root, "step 'score' needs 'profile'");
-            goto done;
-        }
-    }
-done:
-    tp_free(y.dir);
-    if (have_doc) yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(fp);
+    tp_status rc = tp_ycfg_load_file(&y);
+    if (rc == TP_OK) rc = parse_root(&y, tp_ycfg_root(&y), c);
+    tp_ycfg_close(&y);
     if (rc != TP_OK) config_free(c);
     return rc;
 }

@@ -2,11 +2,9 @@
  * plus a `tokens` sequence; unknown keys and bad values are errors naming the file and line, so a
  * typo in `tokens` can never silently turn authentication off. Reference: docs/serve.md. */
 #include "serve_impl.h"
+#include "core/yamlcfg.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 void tp_serve_config_default(tp_serve_config *c) {
     memset(c, 0, sizeof *c);
@@ -22,24 +20,8 @@ void tp_serve_config_default(tp_serve_config *c) {
 void tp_serve_config_free(tp_serve_config *c) {
     if (!c) return;
     tp_free(c->listen), tp_free(c->data_root), tp_free(c->scores), tp_free(c->job_db);
-    for (size_t i = 0; i < c->n_tokens; i++) tp_free(c->tokens[i]);
-    tp_free(c->tokens);
+    tp_ycfg_list_free(c->tokens, c->n_tokens);
     tp_free(c);
-}
-
-static tp_status at(const char *path, const yaml_node_t *n, const char *fmt, const char *key) {
-    return tp_fail(TP_ERR_FORMAT, "serve config '%s', line %lu: %s%s", path,
-                   (unsigned long)n->start_mark.line + 1, fmt, key);
-}
-
-static bool scalar_int(const yaml_node_t *v, long long lo, long long hi, long long *out) {
-    if (v->type != YAML_SCALAR_NODE) return false;
-    char *end;
-    errno = 0;
-    long long x = strtoll((const char *)v->data.scalar.value, &end, 10);
-    if (errno || *end || end == (const char *)v->data.scalar.value || x < lo || x > hi) return false;
-    *out = x;
-    return true;
 }
 
 // A relative path without ".." components (it must stay under the data root).
@@ -54,146 +36,78 @@ static bool safe_relative(const char *p) {
     return true;
 }
 
-tp_status tp_serve_config_load(const char *path, tp_serve_config **out) {
-    tp_status rc = TP_OK;
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    bool have_parser = false, have_doc = false;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return tp_fail(TP_ERR_IO, "cannot open serve config '%s': %s", path, strerror(errno));
-    tp_serve_config *c = tp_calloc(1, sizeof *c);
-    if (!c) {
-        rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    tp_serve_config_default(c);
-    if (!yaml_parser_initialize(&parser)) {
-        rc = tp_fail(TP_ERR_NOMEM, "out of memory (libyaml)");
-        goto done;
-    }
-    have_parser = true;
-    yaml_parser_set_input_file(&parser, fp);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = tp_fail(TP_ERR_FORMAT, "serve config '%s', line %lu: %s", path,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "invalid YAML");
-        goto done;
-    }
-    have_doc = true;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || root->type != YAML_MAPPING_NODE) {
-        rc = tp_fail(TP_ERR_FORMAT, "serve config '%s': expected a mapping of settings", path);
-        goto done;
-    }
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(&doc, p->key), *v = yaml_document_get_node(&doc, p->value);
-        if (k->type != YAML_SCALAR_NODE) {
-            rc = at(path, k, "keys must be scalars", "");
-            goto done;
-        }
-        const char *key = (const char *)k->data.scalar.value;
-        const char *sv = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-        long long x;
-        char **str = NULL;
-        if (strcmp(key, "listen") == 0) str = &c->listen;
-        else if (strcmp(key, "data_root") == 0) str = &c->data_root;
-        else if (strcmp(key, "scores") == 0) str = &c->scores;
-        else if (strcmp(key, "job_db") == 0) str = &c->job_db;
+static const char KNOWN[] = "listen, port, data_root, scores, job_db, clusters, top_n, "
+                            "extension_pct, workers, job_threads, http_threads, tokens, max_body_bytes";
+
+static tp_status parse_root(const tp_ycfg *y, const yaml_node_t *root, tp_serve_config *c) {
+    tp_status rc = tp_ycfg_map(y, root, NULL, KNOWN);
+    const char *key;
+    yaml_node_t *k, *v;
+    int64_t x;
+    if (rc) return rc;
+    tp_ycfg_foreach(y, root, i, key, k, v) {
+        char **str = !strcmp(key, "listen")      ? &c->listen
+                     : !strcmp(key, "data_root") ? &c->data_root
+                     : !strcmp(key, "scores")    ? &c->scores
+                     : !strcmp(key, "job_db")    ? &c->job_db
+                                                 : NULL;
         if (str) {
-            if (!sv || !*sv) {
-                rc = at(path, v, "expected a non-empty string for ", key);
-                goto done;
-            }
-            if ((str == &c->scores || str == &c->job_db) && !safe_relative(sv)) {
-                rc = at(path, v, "must be a path relative to data_root without '..': ", key);
-                goto done;
-            }
-            tp_free(*str);
-            if (!(*str = tp_strdup(sv))) {
-                rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-        } else if (strcmp(key, "port") == 0) {
-            if (!scalar_int(v, 0, 65535, &x)) {
-                rc = at(path, v, "expected an integer 0..65535 for ", key);
-                goto done;
-            }
-            c->port = (int)x;
-        } else if (strcmp(key, "clusters") == 0 || strcmp(key, "top_n") == 0 ||
-                   strcmp(key, "workers") == 0 || strcmp(key, "job_threads") == 0 ||
-                   strcmp(key, "http_threads") == 0) {
-            long long lo = strcmp(key, "job_threads") == 0 ? 0 : 1;
-            if (!scalar_int(v, lo, 100000, &x)) {
-                rc = at(path, v, lo ? "expected a positive integer for " : "expected an integer >= 0 for ", key);
-                goto done;
-            }
-            if (key[0] == 'c') c->clusters = (int)x;
-            else if (key[0] == 't') c->top_n = (int)x;
-            else if (key[0] == 'w') c->workers = (int)x;
-            else if (key[0] == 'j') c->job_threads = (int)x;
-            else c->http_threads = (int)x;
-        } else if (strcmp(key, "max_body_bytes") == 0) {
-            if (!scalar_int(v, 1, 1LL << 40, &x)) {
-                rc = at(path, v, "expected a positive integer for ", key);
-                goto done;
-            }
-            c->max_body_bytes = (size_t)x;
-        } else if (strcmp(key, "extension_pct") == 0) {
-            char *end;
-            double d = sv ? strtod(sv, &end) : 0;
-            if (!sv || *end || !(d > 0) || d > 1e6) {
-                rc = at(path, v, "expected a number > 0 for ", key);
-                goto done;
-            }
-            c->extension_pct = d;
-        } else if (strcmp(key, "tokens") == 0) {
-            if (v->type != YAML_SEQUENCE_NODE) {
-                rc = at(path, v, "expected a list of strings for ", key);
-                goto done;
-            }
-            size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-            c->tokens = tp_calloc(n ? n : 1, sizeof *c->tokens);
-            if (!c->tokens) {
-                rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-                yaml_node_t *t = yaml_document_get_node(&doc, *it);
-                if (t->type != YAML_SCALAR_NODE || strlen((const char *)t->data.scalar.value) < 8) {
-                    rc = at(path, t, "tokens must be strings of at least 8 characters", "");
-                    goto done;
-                }
-                if (!(c->tokens[c->n_tokens++] = tp_strdup((const char *)t->data.scalar.value))) {
-                    rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-                    goto done;
-                }
-            }
+            if ((rc = tp_ycfg_str(y, key, v, TP_YCFG_NONEMPTY, str))) return rc;
+            if ((str == &c->scores || str == &c->job_db) && !safe_relative(*str))
+                return tp_ycfg_fail(y, v, "key '%s' must be a path relative to data_root without '..'",
+                                    key);
+        } else if (!strcmp(key, "port")) {
+            rc = tp_ycfg_int(y, key, v, 0, 65535, &c->port);
+        } else if (!strcmp(key, "clusters")) {
+            rc = tp_ycfg_int(y, key, v, 1, 100000, &c->clusters);
+        } else if (!strcmp(key, "top_n")) {
+            rc = tp_ycfg_int(y, key, v, 1, 100000, &c->top_n);
+        } else if (!strcmp(key, "workers")) {
+            rc = tp_ycfg_int(y, key, v, 1, 100000, &c->workers);
+        } else if (!strcmp(key, "job_threads")) {
+            rc = tp_ycfg_int(y, key, v, 0, 100000, &c->job_threads);
+        } else if (!strcmp(key, "http_threads")) {
+            rc = tp_ycfg_int(y, key, v, 1, 100000, &c->http_threads);
+        } else if (!strcmp(key, "max_body_bytes")) {
+            if ((rc = tp_ycfg_i64(y, key, v, 1, INT64_C(1) << 40, &x)) == TP_OK)
+                c->max_body_bytes = (size_t)x;
+        } else if (!strcmp(key, "extension_pct")) {
+            if ((rc = tp_ycfg_num(y, key, v, 0, 1e6, &c->extension_pct)) == TP_OK &&
+                !(c->extension_pct > 0))
+                rc = tp_ycfg_fail(y, v, "key 'extension_pct' must be positive");
+        } else if (!strcmp(key, "tokens")) {
+            if ((rc = tp_ycfg_list_dup(y, key, v, 0, &c->tokens, &c->n_tokens))) return rc;
+            for (size_t t = 0; t < c->n_tokens; t++)
+                if (strlen(c->tokens[t]) < 8)
+                    return tp_ycfg_fail(y, tp_ycfg_item(y, v, t),
+                                        "tokens must be strings of at least 8 characters");
         } else {
-            rc = at(path, k, "unknown key ", key);
-            goto done;
+            return tp_ycfg_fail(y, k, "unknown key '%s' (known: %s)", key, KNOWN);
         }
+        if (rc) return rc;
     }
-    // data_root relative to the config's folder
-    const char *root_dir = c->data_root ? c->data_root : ".";
-    if (root_dir[0] != '/') {
-        const char *slash = strrchr(path, '/');
-        size_t n = (slash ? (size_t)(slash - path) : 1) + strlen(root_dir) + 2;
-        char *p = tp_malloc(n);
-        if (!p) {
-            rc = tp_fail(TP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (slash) snprintf(p, n, "%.*s/%s", (int)(slash - path), path, root_dir);
-        else snprintf(p, n, "%s", root_dir);
+    return TP_OK;
+}
+
+tp_status tp_serve_config_load(const char *path, tp_serve_config **out) {
+    tp_ycfg y = {.path = path, .what = "serve config"};
+    tp_serve_config *c = tp_calloc(1, sizeof *c);
+    tp_status rc = c ? tp_ycfg_load_file(&y) : tp_fail(TP_ERR_NOMEM, "out of memory");
+    if (rc == TP_OK) {
+        tp_serve_config_default(c);
+        rc = parse_root(&y, tp_ycfg_root(&y), c);
+    }
+    if (rc == TP_OK) { // data_root relative to the config's folder
+        char *root = tp_ycfg_resolve(&y, c->data_root ? c->data_root : ".");
+        if (!root) rc = tp_fail(TP_ERR_NOMEM, "out of memory");
         tp_free(c->data_root);
-        c->data_root = p;
+        c->data_root = root;
     }
-    *out = c;
-    c = NULL;
-done:
-    if (have_doc) yaml_document_delete(&doc);
-    if (have_parser) yaml_parser_delete(&parser);
+    if (rc == TP_OK) {
+        *out = c;
+        c = NULL;
+    }
+    tp_ycfg_close(&y);
     tp_serve_config_free(c);
-    fclose(fp);
     return rc;
 }
