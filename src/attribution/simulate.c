@@ -519,6 +519,18 @@ static tp_status work(void *ctx, size_t lo, size_t hi, int tid) {
     return TP_OK;
 }
 
+/* Event rows (campaign code -1) have no campaign and no cost: null them in column c. */
+static tp_status null_on_events(tp_column *c, const tbuf *bufs, int nb) {
+    size_t r = 0;
+    for (int t = 0; t < nb; t++)
+        for (size_t i = 0; i < bufs[t].n; i++, r++)
+            if (bufs[t].camp[i] < 0) {
+                tp_status rc = tp_column_set_null(c, r, true);
+                if (rc != TP_OK) return rc;
+            }
+    return TP_OK;
+}
+
 /* Concatenate the workers' rows (in worker order = user order) into one frame. */
 static tp_status build_frame(const model *m, tbuf *bufs, int nb, int64_t cid_base,
                              tp_strdict *dcamp, tp_strdict *dage, tp_strdict *dregion,
@@ -553,27 +565,13 @@ static tp_status build_frame(const model *m, tbuf *bufs, int nb, int64_t cid_bas
     ADD("uid", TP_DTYPE_I64, none, uid, int64_t, v_);
     ADD("timestamp", TP_DTYPE_I64, none, ts, int64_t, v_);
     ADD("campaign", TP_DTYPE_STR, dcamp, camp, int32_t, v_ < 0 ? 0 : v_);
-    if (m->events) { /* event rows: null campaign and cost */
-        tp_column *cc = tp_frame_find(f, "campaign");
-        size_t r = 0;
-        for (int t = 0; t < nb && rc == TP_OK; t++)
-            for (size_t i = 0; i < bufs[t].n && rc == TP_OK; i++, r++)
-                if (bufs[t].camp[i] < 0) rc = tp_column_set_null(cc, r, true);
-        if (rc != TP_OK) goto done;
-    }
+    if (m->events && (rc = null_on_events(tp_frame_find(f, "campaign"), bufs, nb)) != TP_OK) goto done;
     ADD("conversion", TP_DTYPE_BOOL, none, conv, uint8_t, v_);
     if (m->want_cid) ADD("conversion_id", TP_DTYPE_I64, none, cid, int64_t,
                          v_ ? v_ + cid_base + base_ : 0);
     if (m->want_cost) {
         ADD("cost", TP_DTYPE_F64, none, cost, double, v_);
-        if (m->events) {
-            tp_column *cc = tp_frame_find(f, "cost");
-            size_t r = 0;
-            for (int t = 0; t < nb && rc == TP_OK; t++)
-                for (size_t i = 0; i < bufs[t].n && rc == TP_OK; i++, r++)
-                    if (bufs[t].camp[i] < 0) rc = tp_column_set_null(cc, r, true);
-            if (rc != TP_OK) goto done;
-        }
+        if (m->events && (rc = null_on_events(tp_frame_find(f, "cost"), bufs, nb)) != TP_OK) goto done;
     }
     if (m->want_feat) {
         ADD("age_band", TP_DTYPE_STR, dage, age, int32_t, v_);
