@@ -44,7 +44,7 @@ echo "demo: score table $(pwd)/$root/out/scores/scores.tpsm (and scores.parquet)
 echo
 echo "demo: lookalike extend (200 seeds from interest group 0, audience 3x the seeds)"
 "$bin" convert "$root/data/groups.parquet" "$root/groups.csv" >/dev/null
-awk -F, 'NR > 1 && $2 == 0 { print $1 }' "$root/groups.csv" | head -n 200 > "$root/seeds.csv"
+awk -F, 'NR > 1 && $2 == 0 && n < 200 { print $1; n++ }' "$root/groups.csv" > "$root/seeds.csv"
 "$bin" lookalike extend --scores "$root/out/scores" --seeds "$root/seeds.csv" --out "$root/audience" \
     --k 5 --extension-pct 300
 echo "demo: lookalike validate on days 15-21 (the same simulation run one more week)"
