@@ -1090,7 +1090,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     tp_status rc = TP_OK;
     size_t n = r->n;
     int64_t *k1 = NULL, *tmp = NULL;
-    uint32_t *perm = NULL, *p2 = NULL, *js = NULL, *je = NULL, *jf = NULL, *last = NULL, *ord = NULL;
+    uint32_t *perm = NULL, *p2 = NULL, *js = NULL, *je = NULL, *jf = NULL, *jn = NULL, *last = NULL, *ord = NULL;
     int64_t *jkey = NULL, *jend = NULL;
     tp_journeys *j = NULL;
     tp_frame *feats = NULL;
@@ -1183,8 +1183,9 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     je = tp_malloc(J * sizeof *je);
     jf = tp_malloc(J * sizeof *jf);
     last = tp_malloc(J * sizeof *last);
+    jn = tp_malloc(J * sizeof *jn);
     ord = tp_malloc(J * sizeof *ord);
-    if (!js || !je || !jf || !last || !ord) {
+    if (!js || !je || !jf || !jn || !last || !ord) {
         rc = tp_fail(TP_ERR_NOMEM, "out of memory for %zu journeys", J);
         goto done;
     }
@@ -1213,6 +1214,7 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     if (!per_event) je[nj - 1] = (uint32_t)m;
     // Lookback, then the cut to the last L touches (the label is the journey's, before cutting).
     // Event rows (null campaign) end or mark journeys but are not touches: a journey may have none.
+    // jn[q] = its touches, jf[q] = the row of its first kept touch (the last L).
     size_t total = 0, L = e->o.max_len;
     for (size_t q = 0; q < J; q++) {
         int64_t end_ts = r->ts[perm[je[q] - 1]];
@@ -1220,12 +1222,14 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
         if (e->o.lookback_seconds > 0)
             while (end_ts - r->ts[perm[first]] > e->o.lookback_seconds) first++;
         w->st.lookback_dropped += first - js[q];
-        jf[q] = first;
         last[q] = perm[je[q] - 1];
-        size_t len = 0;
+        size_t len = 0, kept = 0, from = je[q];
         for (size_t i = first; i < je[q]; i++) len += r->camp[perm[i]] != NO_TOUCH;
+        while (kept < (len < L ? len : L)) kept += r->camp[perm[--from]] != NO_TOUCH;
+        jn[q] = (uint32_t)len;
+        jf[q] = (uint32_t)from;
         w->st.events += je[q] - first - len;
-        total += len < L ? len : L;
+        total += kept;
         ord[q] = (uint32_t)q;
     }
     if (cid_mode) {
@@ -1254,15 +1258,13 @@ static tp_status process_rows(engine *e, worker *w, rows *r) {
     for (size_t q = 0; q < J; q++) {
         size_t s = ord[q];
         uint32_t lr = last[s];
-        size_t len = 0, kept = 0, from = je[s];
-        for (size_t i = jf[s]; i < je[s]; i++) len += r->camp[perm[i]] != NO_TOUCH;
-        while (kept < (len < L ? len : L)) kept += r->camp[perm[--from]] != NO_TOUCH; /* last L touches */
+        size_t len = jn[s];
         int64_t end_ts = r->ts[lr];
         j->uid[q] = r->uid[lr];
         j->converted[q] = cid_mode ? r->cid[lr] != 0 : r->conv[lr] != 0;
         j->length[q] = (int32_t)(len > INT32_MAX ? INT32_MAX : len);
         j->off[q] = t;
-        for (size_t i = from; i < je[s]; i++) {
+        for (size_t i = jf[s]; i < je[s]; i++) {
             uint32_t a = perm[i];
             if (r->camp[a] == NO_TOUCH) continue;
             j->campaign[t] = e->rank[r->camp[a]];
@@ -1297,6 +1299,7 @@ done:
     tp_free(je);
     tp_free(jf);
     tp_free(last);
+    tp_free(jn);
     tp_free(ord);
     tp_free(jkey);
     tp_free(jend);
